@@ -1,0 +1,111 @@
+import { promises as fs } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { CommandError } from "../core/errors";
+import { HostAccess, RunOptions, RunResult } from "./access";
+import { SshSpec } from "./connection";
+import { explainSshFailure, SshFiles, sshArgv } from "./ssh-argv";
+import { spawnCollect } from "./spawn";
+
+/** ssh exits with 255 for its own failures, never for the remote command's. */
+const SSH_FAILURE = 255;
+
+/**
+ * A remote host reached with the system's ssh client. One master connection
+ * is shared by all commands of a provider call; `close()` ends it and removes
+ * the key file.
+ */
+export class SshHost implements HostAccess {
+  readonly label: string;
+  private files?: Promise<SshFiles & { dir: string }>;
+
+  constructor(
+    private readonly ssh: SshSpec,
+    private readonly privateKey: string | undefined,
+    private readonly rootDir = "",
+  ) {
+    this.label = `${ssh.user}@${ssh.host}:${ssh.port}`;
+  }
+
+  async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const files = await this.prepare();
+    const full = sshArgv(this.ssh, files, argv, options.env);
+    const result = await spawnCollect(full, { ...options, env: undefined });
+    if (result.exitCode === SSH_FAILURE) {
+      throw new CommandError(argv, undefined, result.stderr, this.label, explainSshFailure(result.stderr) ?? "The SSH connection failed.");
+    }
+    if (result.exitCode !== 0 && !options.allowFailure) {
+      throw new CommandError(argv, result.exitCode, result.stderr || result.stdout, this.label);
+    }
+    return result;
+  }
+
+  async readFile(file: string): Promise<string | undefined> {
+    const target = this.at(file);
+    const r = await this.run(["cat", "--", target], { allowFailure: true });
+    if (r.exitCode === 0) return r.stdout;
+    if (/No such file|Not a directory/.test(r.stderr)) return undefined;
+    throw new CommandError(["cat", "--", target], r.exitCode, r.stderr, this.label);
+  }
+
+  async writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
+    const target = this.at(file);
+    const tmp = `${path.posix.dirname(target)}/.${path.posix.basename(target)}.nestlab-${process.pid}.tmp`;
+    try {
+      await this.run(["dd", `of=${tmp}`, "conv=fsync", "status=none"], { input: content });
+      await this.run(["chmod", mode.toString(8), "--", tmp]);
+      await this.run(["mv", "-f", "--", tmp, target]);
+    } catch (e) {
+      await this.run(["rm", "-f", "--", tmp], { allowFailure: true });
+      throw e;
+    }
+  }
+
+  async removeFile(file: string): Promise<void> {
+    await this.run(["rm", "-f", "--", this.at(file)]);
+  }
+
+  async listDir(dir: string): Promise<string[]> {
+    const r = await this.run(["ls", "-1A", "--", this.at(dir)], { allowFailure: true });
+    if (r.exitCode !== 0) return [];
+    return r.stdout.split("\n").filter(Boolean).sort();
+  }
+
+  async hasCommand(name: string): Promise<boolean> {
+    // A fixed script; the name travels as a positional argument.
+    const r = await this.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", name], { allowFailure: true });
+    return r.exitCode === 0;
+  }
+
+  /** Ends the shared connection and removes the key and known-hosts files. */
+  async close(): Promise<void> {
+    if (!this.files) return;
+    const files = await this.files;
+    this.files = undefined;
+    await spawnCollect(["ssh", "-o", `ControlPath=${files.controlPath}`, "-O", "exit", this.ssh.host], { timeoutMs: 5000 });
+    await fs.rm(files.dir, { recursive: true, force: true });
+  }
+
+  private prepare(): Promise<SshFiles & { dir: string }> {
+    this.files ??= (async () => {
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), "nestlab-ssh-"));
+      await fs.chmod(dir, 0o700);
+      let identityFile: string | undefined;
+      let knownHostsFile: string | undefined;
+      if (this.privateKey) {
+        identityFile = path.join(dir, "id");
+        await fs.writeFile(identityFile, this.privateKey.endsWith("\n") ? this.privateKey : `${this.privateKey}\n`, { mode: 0o600 });
+      }
+      if (this.ssh.knownHosts) {
+        knownHostsFile = path.join(dir, "known_hosts");
+        await fs.writeFile(knownHostsFile, `${this.ssh.knownHosts.trim()}\n`, { mode: 0o600 });
+      }
+      return { dir, identityFile, knownHostsFile, controlPath: path.join(dir, "cm") };
+    })();
+    return this.files;
+  }
+
+  private at(file: string): string {
+    return this.rootDir ? path.posix.join(this.rootDir, file) : file;
+  }
+}

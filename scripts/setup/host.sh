@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Host tools and daemons: qemu-img, qemu-system-x86, libvirtd (QEMU driver),
+# virtlogd, virsh, dnsmasq for NAT networks. Installs what is missing with apt
+# when run as root; starts virtlogd and libvirtd when nothing answers at the
+# URI. Never stops or reconfigures a libvirtd it did not start.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+uri="${LIBVIRT_DEFAULT_URI:-qemu:///system}"
+
+# command -> Debian package
+declare -A need=(
+  [qemu-img]=qemu-utils [qemu-io]=qemu-utils [qemu-system-x86_64]=qemu-system-x86
+  [libvirtd]=libvirt-daemon-system [virtlogd]=libvirt-daemon-system [virsh]=libvirt-clients
+  [dnsmasq]=dnsmasq-base [iptables]=iptables [ssh]=openssh-client [ssh-keygen]=openssh-client
+  [tar]=tar [xz]=xz-utils [cpio]=cpio [mkfs.ext4]=e2fsprogs
+)
+missing=()
+for cmd in "${!need[@]}"; do
+  PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
+done
+# The QEMU driver of libvirtd is a package of its own.
+[ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || missing+=(libvirt-daemon-driver-qemu)
+if [ "${#missing[@]}" -gt 0 ]; then
+  mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+  if [ "$(id -u)" -ne 0 ]; then
+    die "missing packages: ${missing[*]}; install them with: sudo apt-get install ${missing[*]}"
+  fi
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$NESTLAB_CACHE.apt.log" 2>&1 \
+    || { tail -n 20 "$NESTLAB_CACHE.apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
+fi
+
+if virsh -c "$uri" version >/dev/null 2>&1; then
+  log "libvirtd answers at $uri"
+  exit 0
+fi
+case "$uri" in
+  qemu:///system) ;;
+  *) die "nothing answers at $uri, and only a local qemu:///system daemon can be started here" ;;
+esac
+[ "$(id -u)" -eq 0 ] || die "libvirtd is not running: start it (sudo systemctl start libvirtd) or run this setup as root"
+
+# With systemd, let it own the daemons.
+if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
+  systemctl start virtlogd.socket libvirtd.socket libvirtd.service >/dev/null 2>&1 || true
+fi
+if ! virsh -c "$uri" version >/dev/null 2>&1; then
+  # No systemd (containers, CI): start the daemons by hand, as their units would.
+  mkdir -p /var/run/libvirt /var/log/libvirt /var/lib/libvirt/qemu
+  pgrep -x virtlogd >/dev/null || /usr/sbin/virtlogd --daemon
+  log "starting libvirtd"
+  /usr/sbin/libvirtd --daemon --pid-file=/var/run/libvirtd.pid
+  for _ in $(seq 1 60); do
+    virsh -c "$uri" version >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+fi
+if ! virsh -c "$uri" version >/dev/null 2>&1; then
+  log "libvirtd did not answer at $uri; the end of its log:"
+  tail -n 20 /var/log/libvirt/libvirtd.log 2>/dev/null >&2 || true
+  die "libvirtd did not start"
+fi
+log "libvirtd answers at $uri"

@@ -1,0 +1,63 @@
+import { LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { promises as fs } from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** The project root: the e2e tests run the real program in it. */
+export const PROJECT_DIR = path.resolve(__dirname, "../..");
+
+export interface ThrowawayStack {
+  readonly stack: Stack;
+  /** Removes the stack's resources (if any are left) and its temporary backend. */
+  dispose(): Promise<void>;
+}
+
+export type ConfigValues = Record<string, string | { value: string; secret: true }>;
+
+/**
+ * A stack in a temporary file backend, run by the engine that `npm test`
+ * provides (scripts/setup/env.sh sets NESTLAB_ENGINE_ROOT). Fails, never
+ * skips, when the engine is missing.
+ */
+export async function throwawayStack(options: {
+  workDir?: string;
+  stackName?: string;
+  config?: ConfigValues;
+}): Promise<ThrowawayStack> {
+  const root = process.env.NESTLAB_ENGINE_ROOT;
+  if (!root) {
+    throw new Error("NESTLAB_ENGINE_ROOT is not set: run the e2e tests through `npm test` (scripts/test.sh), which provides the Pulumi engine");
+  }
+  const pulumiCommand = await PulumiCommand.get({ root, skipVersionCheck: true });
+  const backend = await fs.mkdtemp(path.join(os.tmpdir(), "nestlab-e2e-state-"));
+  const pulumiHome = path.join(backend, ".pulumi-home");
+  await fs.mkdir(pulumiHome);
+  const stackName = options.stackName ?? `e2e-${process.pid}-${Date.now().toString(36)}`;
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName, workDir: options.workDir ?? PROJECT_DIR },
+    {
+      pulumiCommand,
+      pulumiHome,
+      envVars: {
+        PULUMI_BACKEND_URL: `file://${backend}`,
+        PULUMI_CONFIG_PASSPHRASE: "e2e",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      },
+    },
+  );
+  for (const [key, v] of Object.entries(options.config ?? {})) {
+    await stack.setConfig(key, typeof v === "string" ? { value: v } : v);
+  }
+  return {
+    stack,
+    async dispose() {
+      try {
+        await stack.destroy({ onOutput: () => undefined });
+        await stack.workspace.removeStack(stackName);
+      } finally {
+        await fs.rm(backend, { recursive: true, force: true });
+      }
+    },
+  };
+}
