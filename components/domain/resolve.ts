@@ -1,0 +1,158 @@
+import { createHash } from "crypto";
+import { InvalidArgumentError } from "../core/errors";
+import {
+  CpuFeature,
+  DiskBus,
+  DomainSpec,
+  DomainType,
+  HostVendor,
+  ResolvedDisk,
+  ResolvedDomainSpec,
+  ResolvedNetwork,
+} from "./spec";
+import { validateCpuForDomainType } from "./validate";
+
+/** The facts about the host that the XML depends on, read once by the provider's check. */
+export interface HostFacts {
+  readonly domainType: DomainType;
+  readonly hostVendor: HostVendor;
+}
+
+export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 60;
+export const DEFAULT_IP_WAIT_SECONDS = 30;
+
+/**
+ * Fills every default and decides what depends on the host (domain type,
+ * the virtualization feature), so that rendering needs nothing else. The
+ * spec must be validated and fully known.
+ */
+export function resolveDomainSpec(spec: DomainSpec, facts: HostFacts, vncPasswordSet: boolean): ResolvedDomainSpec {
+  const domainType = spec.domainType ?? facts.domainType;
+  const hostVendor = spec.hostVendor ?? facts.hostVendor;
+  validateCpuForDomainType(spec, domainType);
+  const nested = spec.cpu.nested ?? true;
+  const given = spec.cpu.features ?? [];
+  const features: CpuFeature[] = given.map((f) => ({ name: f.name, policy: f.policy }));
+  if (nested && spec.cpu.mode !== "host-passthrough" && !given.some((f) => f.name === "vmx" || f.name === "svm")) {
+    features.push({ name: nestedFeature(domainType, hostVendor), policy: "require" });
+  }
+  const vnc = spec.vnc && {
+    listen: spec.vnc.listen ?? "127.0.0.1",
+    ...(spec.vnc.port !== undefined ? { port: spec.vnc.port } : {}),
+    ...(spec.vnc.display !== undefined ? { display: spec.vnc.display } : {}),
+    ...(spec.vnc.port === undefined && spec.vnc.display === undefined ? { autoport: true } : {}),
+  };
+  return {
+    domainName: spec.domainName,
+    domainType,
+    hostVendor,
+    memoryMiB: spec.memoryMiB,
+    maxMemoryMiB: spec.maxMemoryMiB ?? spec.memoryMiB,
+    vcpus: spec.vcpus,
+    maxVcpus: spec.maxVcpus ?? spec.vcpus,
+    ...(spec.topology ? { topology: { ...spec.topology } } : {}),
+    cpu: {
+      mode: spec.cpu.mode,
+      ...(spec.cpu.model !== undefined ? { model: spec.cpu.model } : {}),
+      features,
+      nested,
+    },
+    disks: resolveDisks(spec.disks),
+    networks: (spec.networks ?? []).map(
+      (n, i): ResolvedNetwork => ({ ...n, mac: (n.mac ?? stableMac(spec.domainName, i)).toLowerCase(), model: n.model ?? "virtio" }),
+    ),
+    ...(vnc ? { vnc } : {}),
+    ...(spec.serial ? { serial: spec.serial.type === "tcp" ? { ...spec.serial, host: spec.serial.host ?? "127.0.0.1" } : spec.serial } : {}),
+    ...(spec.boot ? { boot: spec.boot } : {}),
+    autostart: spec.autostart ?? false,
+    running: spec.running ?? true,
+    shutdownTimeoutSeconds: spec.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+    ipWaitSeconds: spec.ipWaitSeconds ?? DEFAULT_IP_WAIT_SECONDS,
+    xmlPatches: spec.xmlPatches ?? [],
+    owner: spec.owner,
+    vncPasswordSet,
+  };
+}
+
+/**
+ * The CPU flag a guest needs to run KVM itself. Under KVM the guest gets the
+ * host's own extension (Intel VMX or AMD SVM); under TCG only SVM exists.
+ */
+export function nestedFeature(domainType: DomainType, hostVendor: HostVendor): "vmx" | "svm" {
+  switch (domainType) {
+    case "qemu":
+      return "svm";
+    case "kvm":
+      switch (hostVendor) {
+        case "intel":
+          return "vmx";
+        case "amd":
+          return "svm";
+        case "none":
+          throw new InvalidArgumentError(
+            "hostVendor",
+            hostVendor,
+            '"intel" or "amd": the host CPU has neither VMX nor SVM, so a KVM domain cannot be nested-capable (set cpu.nested: false, or use domainType "qemu")',
+          );
+        default:
+          return assertNeverVendor(hostVendor);
+      }
+    default:
+      return assertNeverType(domainType);
+  }
+}
+
+/** Guest device names: vda, vdb… on virtio; sda… on SATA; hda… on IDE (counted per bus). */
+function resolveDisks(disks: DomainSpec["disks"]): ResolvedDisk[] {
+  const counts: Record<DiskBus, number> = { virtio: 0, sata: 0, ide: 0 };
+  const prefix: Record<DiskBus, string> = { virtio: "vd", sata: "sd", ide: "hd" };
+  return disks.map((d) => {
+    const bus = d.bus ?? "virtio";
+    const target = `${prefix[bus]}${String.fromCharCode(97 + counts[bus]++)}`;
+    return {
+      ...(d.volume ? { volume: { pool: d.volume.pool, volumeName: d.volume.volumeName } } : {}),
+      ...(d.path !== undefined ? { path: d.path } : {}),
+      bus,
+      device: d.device ?? "disk",
+      format: d.format ?? (d.device === "cdrom" ? "raw" : "qcow2"),
+      readonly: d.readonly ?? d.device === "cdrom",
+      target,
+    };
+  });
+}
+
+/**
+ * A locally administered MAC in QEMU's 52:54:00 range, the same for the same
+ * domain name and interface position on every run.
+ */
+export function stableMac(domainName: string, index: number): string {
+  const digest = createHash("sha256").update(`nestlab-domain-mac\0${domainName}\0${index}`).digest();
+  const tail = [digest[0], digest[1], digest[2]].map((b) => b.toString(16).padStart(2, "0"));
+  return ["52", "54", "00", ...tail].join(":");
+}
+
+/** The vendor in /proc/cpuinfo: vmx/svm flags first, the vendor string otherwise. */
+export function vendorFromCpuinfo(cpuinfo: string): HostVendor {
+  const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1].split(/\s+/) ?? [];
+  if (flags.includes("vmx")) return "intel";
+  if (flags.includes("svm")) return "amd";
+  const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(cpuinfo)?.[1];
+  if (vendor === "GenuineIntel") return "intel";
+  if (vendor === "AuthenticAMD" || vendor === "HygonGenuine") return "amd";
+  return "none";
+}
+
+/**
+ * "kvm" only where a vendor KVM module (kvm_intel or kvm_amd) is loaded: a
+ * /dev/kvm from another module (such as kvm_pvm) cannot run ordinary guests.
+ */
+export function chooseDomainType(host: { readonly vendorKvmModule: boolean; readonly devKvm: boolean }): DomainType {
+  return host.vendorKvmModule && host.devKvm ? "kvm" : "qemu";
+}
+
+function assertNeverVendor(v: never): never {
+  throw new Error(`unexpected host vendor ${JSON.stringify(v)}`);
+}
+function assertNeverType(v: never): never {
+  throw new Error(`unexpected domain type ${JSON.stringify(v)}`);
+}

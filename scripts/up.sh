@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The README's main command (`npm run up`): set the machine up, build the
+# stand-in image when the stack asks for it, and `pulumi up` the stack
+# (default: dev). Extra arguments go to `pulumi up`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+stack="${NESTLAB_STACK:-dev}"
+bash scripts/setup.sh
+if grep -Eq '^\s*nestlab:source:\s*"?standin"?\s*$' "stacks/Pulumi.$stack.yaml" 2>/dev/null; then
+  bash scripts/image/standin.sh >/dev/null
+fi
+bash scripts/pulumi.sh stack select --create "$stack" >/dev/null
+exec bash scripts/pulumi.sh up --yes --stack "$stack" "$@"
