@@ -4,7 +4,6 @@ const project = (name, extra = {}) => ({
   preset: "ts-jest",
   testEnvironment: "node",
   testMatch: [`<rootDir>/test/${name}/**/*.test.ts`],
-  transform: { "^.+\\.ts$": ["ts-jest", { isolatedModules: true }] },
   ...extra,
 });
 

@@ -15,8 +15,13 @@ export interface HostInputs {
 
 export const SECRET_HOST_OUTPUTS = ["sshPrivateKey"];
 
-export function hostInputs(conn: pulumi.Input<HostConnection> | undefined, argName = "host"): HostInputs {
-  const resolved = pulumi.output(conn ?? {}).apply((c) => resolveHost(c as PlainHostConnection, argName));
+export function hostInputs(
+  conn: pulumi.Input<HostConnection> | undefined,
+  argName = "host",
+): HostInputs {
+  const resolved = pulumi
+    .output(conn ?? {})
+    .apply((c) => resolveHost(c as PlainHostConnection, argName));
   return {
     host: resolved.apply((r) => r.spec),
     sshPrivateKey: pulumi.secret(resolved.apply((r) => r.privateKey)),

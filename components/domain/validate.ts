@@ -1,7 +1,8 @@
 import { DOMParser } from "@xmldom/xmldom";
+import type { Element } from "@xmldom/xmldom";
 import * as xpath from "xpath";
 import { InvalidArgumentError } from "../core/errors";
-import { DomainSpec, DomainType, isUnknown, NetworkSpec, SerialSpec, Topology, VncSpec, XmlPatch } from "./spec";
+import { DomainSpec, DomainType, isUnknown, NetworkSpec, PortForward, SerialSpec, Topology, VncSpec, XmlPatch } from "./spec";
 
 /**
  * Checks a domain spec before anything is touched. Values not known yet
@@ -192,7 +193,7 @@ function validateNetworks(networks: readonly NetworkSpec[] | undefined): void {
     oneOf(`${arg}.model`, n.model, ["virtio", "e1000", "rtl8139"], true);
     if (n.user === undefined || isUnknown(n.user) || n.user.forwards === undefined || isUnknown(n.user.forwards)) return;
     if (!Array.isArray(n.user.forwards)) throw new InvalidArgumentError(`${arg}.user.forwards`, n.user.forwards, "a list of { hostPort, guestPort }");
-    n.user.forwards.forEach((f, j) => {
+    n.user.forwards.forEach((f: PortForward, j: number) => {
       const farg = `${arg}.user.forwards[${j}]`;
       if (isUnknown(f)) return;
       tcpPort(`${farg}.hostPort`, f.hostPort);
@@ -277,14 +278,14 @@ export function validateXmlPatches(patches: readonly XmlPatch[] | undefined): vo
   if (patches === undefined || isUnknown(patches)) return;
   if (!Array.isArray(patches)) throw new InvalidArgumentError("xmlPatches", patches, "a list of { op, xpath, … }");
   const probe = new DOMParser().parseFromString("<domain/>", "text/xml");
-  patches.forEach((p, i) => {
+  patches.forEach((p: XmlPatch, i: number) => {
     const arg = `xmlPatches[${i}]`;
     if (isUnknown(p)) return;
     oneOf(`${arg}.op`, p.op, ["set", "remove", "add"], false);
     if (isUnknown(p.xpath)) return;
     if (typeof p.xpath !== "string" || p.xpath.trim() === "") throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, "an XPath expression");
     try {
-      xpath.useNamespaces(PATCH_NAMESPACES)(p.xpath, probe);
+      xpath.useNamespaces(PATCH_NAMESPACES)(p.xpath, probe as unknown as globalThis.Node);
     } catch (e) {
       throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, `an XPath expression (${(e as Error).message})`);
     }
@@ -340,7 +341,7 @@ function validatePortsDistinct(spec: DomainSpec): void {
   if (Array.isArray(spec.networks)) {
     spec.networks.forEach((n, i) => {
       if (n && !isUnknown(n) && n.user && !isUnknown(n.user) && Array.isArray(n.user.forwards)) {
-        n.user.forwards.forEach((f, j) => {
+        n.user.forwards.forEach((f: PortForward, j: number) => {
           if (f && !isUnknown(f) && (f.protocol ?? "tcp") === "tcp") claim(f.hostPort, `networks[${i}].user.forwards[${j}].hostPort`);
         });
       }

@@ -84,7 +84,8 @@ export interface PlainHostConnection {
   };
 }
 
-const HOSTNAME = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/;
+const HOSTNAME =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$|^\d{1,3}(?:\.\d{1,3}){3}$|^\[?[0-9A-Fa-f:]+\]?$/;
 const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
 
 /**
@@ -118,7 +119,11 @@ export function resolveHost(
   }
   const user = s.user ?? "root";
   if (!USER.test(user)) {
-    throw new InvalidArgumentError(`${argName}.ssh.user`, user, "a user name (letters, digits, _ . -)");
+    throw new InvalidArgumentError(
+      `${argName}.ssh.user`,
+      user,
+      "a user name (letters, digits, _ . -)",
+    );
   }
   const connectTimeoutSeconds = s.connectTimeoutSeconds ?? 15;
   if (!Number.isInteger(connectTimeoutSeconds) || connectTimeoutSeconds < 1) {

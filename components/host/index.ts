@@ -7,7 +7,10 @@ export * from "./access";
 export * from "./connection";
 
 /** A host access for a provider call. Call `release()` when done (ends SSH). */
-export function connect(spec: HostSpec, privateKey?: string): HostAccess & { release(): Promise<void> } {
+export function connect(
+  spec: HostSpec,
+  privateKey?: string,
+): HostAccess & { release(): Promise<void> } {
   if (spec.ssh) {
     const host = new SshHost(spec.ssh, privateKey, spec.rootDir);
     return Object.assign(host, { release: () => host.close() });
@@ -17,7 +20,11 @@ export function connect(spec: HostSpec, privateKey?: string): HostAccess & { rel
 }
 
 /** Runs `body` with a connected host and always releases it. */
-export async function withHost<T>(spec: HostSpec, privateKey: string | undefined, body: (host: HostAccess) => Promise<T>): Promise<T> {
+export async function withHost<T>(
+  spec: HostSpec,
+  privateKey: string | undefined,
+  body: (host: HostAccess) => Promise<T>,
+): Promise<T> {
   const host = connect(spec, privateKey);
   try {
     return await body(host);

@@ -29,7 +29,10 @@ export class LocalHost implements HostAccess {
 
   async writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
     const target = this.at(file);
-    const tmp = path.join(path.dirname(target), `.${path.basename(target)}.nestlab-${process.pid}.tmp`);
+    const tmp = path.join(
+      path.dirname(target),
+      `.${path.basename(target)}.nestlab-${process.pid}.tmp`,
+    );
     try {
       await fs.writeFile(tmp, content, { mode, flag: "w" });
       const handle = await fs.open(tmp, "r");

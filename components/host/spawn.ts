@@ -4,7 +4,10 @@ import { RunOptions, RunResult } from "./access";
 const TEN_MINUTES = 10 * 60 * 1000;
 
 /** Runs argv without a shell and collects its output; never throws on exit codes. */
-export async function spawnCollect(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+export async function spawnCollect(
+  argv: readonly string[],
+  options: RunOptions = {},
+): Promise<RunResult> {
   const [file, ...args] = argv;
   const child = execa(file, args, {
     input: options.input,
@@ -33,7 +36,15 @@ export async function spawnCollect(argv: readonly string[], options: RunOptions 
     const reason = result.timedOut
       ? `timed out after ${(options.timeoutMs ?? TEN_MINUTES) / 1000} s`
       : ((result as Partial<execa.ExecaError>).shortMessage ?? `${file} could not be started`);
-    return { exitCode: 127, stdout: result.stdout ?? "", stderr: `${result.stderr ?? ""}${reason}` };
+    return {
+      exitCode: 127,
+      stdout: result.stdout ?? "",
+      stderr: `${result.stderr ?? ""}${reason}`,
+    };
   }
-  return { exitCode: result.exitCode ?? 1, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+  return {
+    exitCode: result.exitCode ?? 1,
+    stdout: result.stdout ?? "",
+    stderr: result.stderr ?? "",
+  };
 }

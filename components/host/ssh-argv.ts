@@ -19,21 +19,31 @@ export function sshArgv(
   env: Readonly<Record<string, string>> = {},
 ): string[] {
   const options = [
-    "-o", "BatchMode=yes",
-    "-o", `ConnectTimeout=${ssh.connectTimeoutSeconds}`,
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", "ServerAliveInterval=15",
-    "-o", "ControlMaster=auto",
-    "-o", `ControlPath=${files.controlPath}`,
-    "-o", "ControlPersist=60",
-    "-o", "LogLevel=ERROR",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `ConnectTimeout=${ssh.connectTimeoutSeconds}`,
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "ServerAliveInterval=15",
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${files.controlPath}`,
+    "-o",
+    "ControlPersist=60",
+    "-o",
+    "LogLevel=ERROR",
   ];
   if (files.knownHostsFile) options.push("-o", `UserKnownHostsFile=${files.knownHostsFile}`);
   if (files.identityFile) options.push("-o", "IdentitiesOnly=yes", "-i", files.identityFile);
   const envPrefix = Object.keys(env)
     .sort()
     .map((k) => shellQuote(`${k}=${env[k]}`));
-  const remote = [...(envPrefix.length ? ["env", ...envPrefix] : []), ...argv.map(shellQuote)].join(" ");
+  const remote = [...(envPrefix.length ? ["env", ...envPrefix] : []), ...argv.map(shellQuote)].join(
+    " ",
+  );
   return ["ssh", ...options, "-p", String(ssh.port), "-l", ssh.user, "--", ssh.host, remote];
 }
 
@@ -48,8 +58,11 @@ export function explainSshFailure(stderr: string): string | undefined {
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(stderr)) {
     return "The host's SSH key does not match the one pinned in host.ssh.knownHosts (or ~/.ssh/known_hosts): check that this is the right host, then update the pinned key.";
   }
-  if (/Connection refused/.test(stderr)) return "Nothing accepts SSH at that address and port: check host.ssh.host and host.ssh.port, and that sshd runs there.";
-  if (/timed out|Connection timed out/.test(stderr)) return "The SSH connection timed out: check the address, routing and firewalls, or raise host.ssh.connectTimeoutSeconds.";
-  if (/Permission denied/.test(stderr)) return "SSH refused the login: check host.ssh.user and host.ssh.privateKey.";
+  if (/Connection refused/.test(stderr))
+    return "Nothing accepts SSH at that address and port: check host.ssh.host and host.ssh.port, and that sshd runs there.";
+  if (/timed out|Connection timed out/.test(stderr))
+    return "The SSH connection timed out: check the address, routing and firewalls, or raise host.ssh.connectTimeoutSeconds.";
+  if (/Permission denied/.test(stderr))
+    return "SSH refused the login: check host.ssh.user and host.ssh.privateKey.";
   return undefined;
 }

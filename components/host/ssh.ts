@@ -32,7 +32,13 @@ export class SshHost implements HostAccess {
     const full = sshArgv(this.ssh, files, argv, options.env);
     const result = await spawnCollect(full, { ...options, env: undefined });
     if (result.exitCode === SSH_FAILURE) {
-      throw new CommandError(argv, undefined, result.stderr, this.label, explainSshFailure(result.stderr) ?? "The SSH connection failed.");
+      throw new CommandError(
+        argv,
+        undefined,
+        result.stderr,
+        this.label,
+        explainSshFailure(result.stderr) ?? "The SSH connection failed.",
+      );
     }
     if (result.exitCode !== 0 && !options.allowFailure) {
       throw new CommandError(argv, result.exitCode, result.stderr || result.stdout, this.label);
@@ -73,7 +79,9 @@ export class SshHost implements HostAccess {
 
   async hasCommand(name: string): Promise<boolean> {
     // A fixed script; the name travels as a positional argument.
-    const r = await this.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", name], { allowFailure: true });
+    const r = await this.run(["sh", "-c", 'command -v "$1" >/dev/null', "sh", name], {
+      allowFailure: true,
+    });
     return r.exitCode === 0;
   }
 
@@ -82,7 +90,10 @@ export class SshHost implements HostAccess {
     if (!this.files) return;
     const files = await this.files;
     this.files = undefined;
-    await spawnCollect(["ssh", "-o", `ControlPath=${files.controlPath}`, "-O", "exit", this.ssh.host], { timeoutMs: 5000 });
+    await spawnCollect(
+      ["ssh", "-o", `ControlPath=${files.controlPath}`, "-O", "exit", this.ssh.host],
+      { timeoutMs: 5000 },
+    );
     await fs.rm(files.dir, { recursive: true, force: true });
   }
 
@@ -94,7 +105,11 @@ export class SshHost implements HostAccess {
       let knownHostsFile: string | undefined;
       if (this.privateKey) {
         identityFile = path.join(dir, "id");
-        await fs.writeFile(identityFile, this.privateKey.endsWith("\n") ? this.privateKey : `${this.privateKey}\n`, { mode: 0o600 });
+        await fs.writeFile(
+          identityFile,
+          this.privateKey.endsWith("\n") ? this.privateKey : `${this.privateKey}\n`,
+          { mode: 0o600 },
+        );
       }
       if (this.ssh.knownHosts) {
         knownHostsFile = path.join(dir, "known_hosts");

@@ -9,7 +9,13 @@ import { InvalidArgumentError, showValue } from "../core/errors";
 
 /** What to do with the host's KVM nested setting; `skip` for a host without KVM (guests run under TCG). */
 export type HostNestedMode = "enable" | "persist" | "check" | "disable" | "skip";
-export const HOST_NESTED_MODES: readonly HostNestedMode[] = ["enable", "persist", "check", "disable", "skip"];
+export const HOST_NESTED_MODES: readonly HostNestedMode[] = [
+  "enable",
+  "persist",
+  "check",
+  "disable",
+  "skip",
+];
 
 /** The raw values of the `nestlab:*` keys (objects as `pulumi config set --path` makes them). */
 export interface RawLabConfig {
@@ -41,11 +47,16 @@ export const STANDIN_TOP = "RHEL7_Server-000002.vmdk";
  * builds into the cache (`$NESTLAB_CACHE/standin/current`).
  */
 export function standinSource(env: Readonly<Record<string, string | undefined>>): string {
-  const cache = env.NESTLAB_CACHE || path.join(env.XDG_CACHE_HOME || path.join(env.HOME || "/root", ".cache"), "nestlab");
+  const cache =
+    env.NESTLAB_CACHE ||
+    path.join(env.XDG_CACHE_HOME || path.join(env.HOME || "/root", ".cache"), "nestlab");
   return path.join(cache, "standin", "current", STANDIN_TOP);
 }
 
-export function parseLabConfig(raw: RawLabConfig, env: Readonly<Record<string, string | undefined>>): LabConfig {
+export function parseLabConfig(
+  raw: RawLabConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): LabConfig {
   const source = raw.source;
   if (typeof source !== "string" || source === "") {
     throw new InvalidArgumentError(
@@ -55,26 +66,47 @@ export function parseLabConfig(raw: RawLabConfig, env: Readonly<Record<string, s
     );
   }
   const pool = raw.pool ?? "nestlab";
-  if (typeof pool !== "string") throw new InvalidArgumentError("nestlab:pool", pool, "a libvirt storage pool name");
+  if (typeof pool !== "string")
+    throw new InvalidArgumentError("nestlab:pool", pool, "a libvirt storage pool name");
   const poolPath = raw.poolPath;
   if (poolPath !== undefined && (typeof poolPath !== "string" || !poolPath.startsWith("/"))) {
-    throw new InvalidArgumentError("nestlab:poolPath", poolPath, "an absolute folder path for a directory pool that the stack creates");
+    throw new InvalidArgumentError(
+      "nestlab:poolPath",
+      poolPath,
+      "an absolute folder path for a directory pool that the stack creates",
+    );
   }
   const volumeName = raw.volumeName;
   if (volumeName !== undefined && typeof volumeName !== "string") {
-    throw new InvalidArgumentError("nestlab:volumeName", volumeName, "a file name such as \"jiaoshiji.qcow2\"");
+    throw new InvalidArgumentError(
+      "nestlab:volumeName",
+      volumeName,
+      'a file name such as "jiaoshiji.qcow2"',
+    );
   }
   const hostNested = raw.hostNested ?? "enable";
   if (!HOST_NESTED_MODES.includes(hostNested as HostNestedMode)) {
-    throw new InvalidArgumentError("nestlab:hostNested", hostNested, `one of ${HOST_NESTED_MODES.map((m) => showValue(m)).join(", ")}`);
+    throw new InvalidArgumentError(
+      "nestlab:hostNested",
+      hostNested,
+      `one of ${HOST_NESTED_MODES.map((m) => showValue(m)).join(", ")}`,
+    );
   }
   const libvirtUri = raw.libvirtUri;
   if (libvirtUri !== undefined && typeof libvirtUri !== "string") {
-    throw new InvalidArgumentError("nestlab:libvirtUri", libvirtUri, 'a libvirt URI such as "qemu:///system"');
+    throw new InvalidArgumentError(
+      "nestlab:libvirtUri",
+      libvirtUri,
+      'a libvirt URI such as "qemu:///system"',
+    );
   }
   const classroom = raw.classroom ?? {};
   if (typeof classroom !== "object" || classroom === null || Array.isArray(classroom)) {
-    throw new InvalidArgumentError("nestlab:classroom", classroom, "an object (set its keys with `pulumi config set --path classroom.memoryMiB 8096`)");
+    throw new InvalidArgumentError(
+      "nestlab:classroom",
+      classroom,
+      "an object (set its keys with `pulumi config set --path classroom.memoryMiB 8096`)",
+    );
   }
   return {
     source: source === "standin" ? standinSource(env) : source,

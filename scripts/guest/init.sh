@@ -73,6 +73,7 @@ echo "NESTLAB-GUEST-READY svm=$svm vmx=$vmx kvm=$kvm nested=$nested ssh=$ssh"
 
 if [ "$(arg nestlab.shell 1)" != 0 ]; then
   # A root shell on the console, again after each exit; init must never end.
-  while :; do setsid cttyhack sh -l; done
+  # /bin/sh by path: busybox applets would run busybox's own shell for "sh".
+  while :; do setsid cttyhack /bin/sh -l; done
 fi
 while :; do sleep 3600; done

@@ -26,7 +26,9 @@ export async function throwawayStack(options: {
 }): Promise<ThrowawayStack> {
   const root = process.env.NESTLAB_ENGINE_ROOT;
   if (!root) {
-    throw new Error("NESTLAB_ENGINE_ROOT is not set: run the e2e tests through `npm test` (scripts/test.sh), which provides the Pulumi engine");
+    throw new Error(
+      "NESTLAB_ENGINE_ROOT is not set: run the e2e tests through `npm test` (scripts/test.sh), which provides the Pulumi engine",
+    );
   }
   const pulumiCommand = await PulumiCommand.get({ root, skipVersionCheck: true });
   const backend = await fs.mkdtemp(path.join(os.tmpdir(), "nestlab-e2e-state-"));

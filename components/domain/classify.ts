@@ -1,0 +1,122 @@
+import { isDeepStrictEqual } from "util";
+import { ResolvedDomainSpec } from "./spec";
+
+/**
+ * How a change to each argument reaches a domain:
+ * - live: applied to the running domain and its definition (setmem,
+ *   setvcpus, autostart, start/shutdown), no restart;
+ * - restart: the definition is rewritten, then the domain is shut down
+ *   (ACPI, then forced after shutdownTimeoutSeconds) and started again;
+ * - replace: a new domain (the old one is shut down and undefined first).
+ *
+ * memoryMiB and vcpus are live within the ceiling set by maxMemoryMiB and
+ * maxVcpus (default: the same values, so no headroom); changing a ceiling is
+ * a restart, never a replacement.
+ */
+export type UpdateKind = "live" | "restart" | "replace";
+
+export const UPDATE_KINDS: Readonly<Record<ClassifiedProperty, UpdateKind>> = {
+  host: "replace",
+  domainName: "replace",
+  domainType: "replace",
+  memoryMiB: "live",
+  vcpus: "live",
+  autostart: "live",
+  running: "live",
+  shutdownTimeoutSeconds: "live",
+  ipWaitSeconds: "live",
+  owner: "live",
+  maxMemoryMiB: "restart",
+  maxVcpus: "restart",
+  topology: "restart",
+  cpu: "restart",
+  disks: "restart",
+  networks: "restart",
+  vnc: "restart",
+  vncPassword: "restart",
+  serial: "restart",
+  boot: "restart",
+  xmlPatches: "restart",
+  xml: "restart",
+};
+
+export type ClassifiedProperty =
+  | "host"
+  | "domainName"
+  | "domainType"
+  | "memoryMiB"
+  | "vcpus"
+  | "autostart"
+  | "running"
+  | "shutdownTimeoutSeconds"
+  | "ipWaitSeconds"
+  | "owner"
+  | "maxMemoryMiB"
+  | "maxVcpus"
+  | "topology"
+  | "cpu"
+  | "disks"
+  | "networks"
+  | "vnc"
+  | "vncPassword"
+  | "serial"
+  | "boot"
+  | "xmlPatches"
+  | "xml";
+
+/** One side of a comparison: the resolved spec and what lives beside it. */
+export interface Side {
+  readonly spec: ResolvedDomainSpec;
+  /** The host connection (plain). */
+  readonly host: unknown;
+  /** A digest of the VNC password, or undefined: only whether it changed matters. */
+  readonly vncPasswordDigest?: string;
+  readonly xml: string;
+}
+
+export interface UpdatePlan {
+  readonly replace: readonly ClassifiedProperty[];
+  readonly restart: readonly ClassifiedProperty[];
+  readonly live: readonly ClassifiedProperty[];
+}
+
+/** The changed properties of a domain, sorted into live, restart and replace (in a fixed order). */
+export function classifyUpdate(olds: Side, news: Side): UpdatePlan {
+  const changed = (Object.keys(UPDATE_KINDS) as ClassifiedProperty[]).filter((p) => !isDeepStrictEqual(valueOf(olds, p), valueOf(news, p)));
+  // The XML is a consequence of the typed arguments: name it only when nothing typed explains the change.
+  const explained = changed.filter((p) => p !== "xml" && UPDATE_KINDS[p] !== "live");
+  const props = changed.filter((p) => p !== "xml" || explained.length === 0);
+  const pick = (kind: UpdateKind): ClassifiedProperty[] => props.filter((p) => UPDATE_KINDS[p] === kind);
+  return { replace: pick("replace"), restart: pick("restart"), live: pick("live") };
+}
+
+function valueOf(side: Side, p: ClassifiedProperty): unknown {
+  switch (p) {
+    case "host":
+      return side.host;
+    case "vncPassword":
+      return side.vncPasswordDigest;
+    case "xml":
+      return side.xml;
+    default:
+      return (side.spec as unknown as Record<string, unknown>)[p];
+  }
+}
+
+/** Whether the plan changes anything. */
+export function isEmptyPlan(plan: UpdatePlan): boolean {
+  return plan.replace.length + plan.restart.length + plan.live.length === 0;
+}
+
+/**
+ * The plan as one line for the preview, e.g. "restart: cpu, vnc; live:
+ * memoryMiB". A replacement names only what forces it. Empty when nothing
+ * changes.
+ */
+export function describePlan(plan: UpdatePlan): string {
+  if (plan.replace.length > 0) return `replace: ${plan.replace.join(", ")}`;
+  const parts: string[] = [];
+  if (plan.restart.length > 0) parts.push(`restart: ${plan.restart.join(", ")}`);
+  if (plan.live.length > 0) parts.push(`live: ${plan.live.join(", ")}`);
+  return parts.join("; ");
+}

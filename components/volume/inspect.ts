@@ -1,0 +1,308 @@
+import * as path from "path";
+import { CommandError } from "../core/errors";
+import { HostAccess } from "../host/access";
+import { VolumeOptions } from "./args";
+import {
+  chainFiles,
+  describeChain,
+  ImageInfo,
+  parseImageInfo,
+  parseVmdkSparseHeader,
+  selectLinks,
+  validateChain,
+  VmdkSparseHeader,
+} from "./chain";
+import { fileRangeName, infoArgv } from "./convert-argv";
+import { SourceImageError } from "./errors";
+import {
+  FileFacts,
+  FingerprintPart,
+  HEADER_BYTES,
+  headerArgv,
+  parseOdHex,
+  parseStat,
+  sourceFingerprint,
+  statArgv,
+} from "./fingerprint";
+import {
+  chooseOvaDisk,
+  DIGEST_TOOLS,
+  nextHeaderOffset,
+  parseDigestOutput,
+  parseManifest,
+  parseOvfDisks,
+  parsePaxRecords,
+  parseTarHeader,
+  TAR_BLOCK,
+  TarMember,
+} from "./ova";
+import { InspectedSource } from "./plan";
+
+export interface InspectOptions {
+  /**
+   * Check an OVA's manifest checksums (reads the whole archive). Done before
+   * a conversion, not for a preview's fingerprint.
+   */
+  readonly verifyManifest: boolean;
+}
+
+/**
+ * Inspects the source on the host, reading only metadata: `stat`, the first
+ * bytes of each file and `qemu-img info --backing-chain` (plus, for an OVA
+ * and when asked, the manifest's checksums). Throws SourceImageError naming
+ * the file and the fix before anything is written.
+ */
+export async function inspectSource(
+  host: HostAccess,
+  options: Pick<VolumeOptions, "source" | "mode" | "ovaDisk">,
+  inspect: InspectOptions,
+): Promise<InspectedSource> {
+  const facts = await statFile(host, options.source);
+  if (facts.type !== "regular file") {
+    throw new SourceImageError(
+      `${options.source} is a ${facts.type}, not an image file. Point source at the .vmdk, .ova, qcow2 or raw file itself.`,
+    );
+  }
+  await requireReadable(host, options.source);
+  if (path.posix.extname(options.source).toLowerCase() === ".ova") {
+    return inspectOva(host, options, facts, inspect);
+  }
+  const links = await readChain(host, options.source);
+  const files = chainFiles(links);
+  const allFacts = new Map<string, FileFacts>();
+  for (const f of await statFiles(host, files)) allFacts.set(f.file, f);
+  for (const f of files) await requireReadable(host, f);
+  const headerBytes = new Map<string, Buffer>();
+  const headers = new Map<string, VmdkSparseHeader | undefined>();
+  for (const f of files) {
+    const bytes = await readBytes(host, f, 0, HEADER_BYTES);
+    headerBytes.set(f, bytes);
+    headers.set(f, parseVmdkSparseHeader(bytes));
+  }
+  validateChain(links, headers);
+  const selected = selectLinks(links, options.mode);
+  const linkOf = new Map(links.map((l) => [l.file, l]));
+  const parts: FingerprintPart[] = chainFiles(selected).map((f) => ({
+    key: f,
+    facts: allFacts.get(f) as FileFacts,
+    header: headerBytes.get(f) as Buffer,
+    link: linkOf.get(f),
+  }));
+  return {
+    links,
+    selected,
+    input: selected[0].file,
+    inputFormat: selected[0].format,
+    chain: describeChain(selected, (f) => allFacts.get(f)?.allocatedBytes ?? 0),
+    fingerprint: sourceFingerprint(parts),
+  };
+}
+
+/** `qemu-img info --backing-chain`, with failures explained per link. */
+async function readChain(host: HostAccess, top: string): Promise<ImageInfo[]> {
+  const r = await host.run(infoArgv(top), { allowFailure: true });
+  if (r.exitCode === 0) return parseImageInfo(r.stdout, path.posix.dirname(top));
+  // Walk the chain one link at a time to name the link that breaks it.
+  let file = top;
+  for (let depth = 0; depth < 256; depth++) {
+    const one = await host.run(infoArgv(file, false), { allowFailure: true });
+    if (one.exitCode !== 0) throw explainOpenFailure(file, one.stderr, host.label);
+    const [link] = parseImageInfo(one.stdout, path.posix.dirname(file));
+    if (!link.backingFile) break;
+    const parent = await host.run(statArgv([link.backingFile]), { allowFailure: true });
+    if (parent.exitCode !== 0) {
+      throw new SourceImageError(
+        `${link.file} is a snapshot of ${link.backingFile}, which does not exist on ${host.label}: the chain is broken. ` +
+          `Keep every file of the chain (the base .vmdk and each -0000NN.vmdk delta) together in one folder, as VMware left them.`,
+      );
+    }
+    file = link.backingFile;
+  }
+  throw explainOpenFailure(top, r.stderr, host.label);
+}
+
+function explainOpenFailure(file: string, stderr: string, hostLabel: string): Error {
+  const said = stderr.trim().replace(/^qemu-img: /gm, "");
+  if (/Failed to get (shared )?"?write"? lock|Is another process using the image/.test(stderr)) {
+    return new SourceImageError(
+      `${file} is in use: another process (a running VM?) holds it open for writing (${said}). ` +
+        `Shut that VM down before converting: a copy of a disk that is being written is torn.`,
+    );
+  }
+  if (/Permission denied/.test(stderr)) {
+    return new SourceImageError(
+      `${file} cannot be read on ${hostLabel} (${said}). Give the user that runs qemu-img read access to it.`,
+    );
+  }
+  return new SourceImageError(
+    `${file} cannot be opened as a disk image: ${said}. ` +
+      `The file is damaged or incomplete (an interrupted copy or download?): copy it again from the original.`,
+  );
+}
+
+async function statFile(host: HostAccess, file: string): Promise<FileFacts> {
+  const r = await host.run(statArgv([file]), { allowFailure: true });
+  if (r.exitCode !== 0) {
+    if (/No such file|Not a directory/.test(r.stderr)) {
+      throw new SourceImageError(
+        `${file} does not exist on ${host.label}. Check the path: it is a path on the libvirt host, not on the machine that runs pulumi.`,
+      );
+    }
+    if (/Permission denied/.test(r.stderr)) {
+      throw new SourceImageError(
+        `${file} cannot be read on ${host.label} (permission denied on a folder of its path). ` +
+          `Give the user that runs qemu-img access to it.`,
+      );
+    }
+    throw new CommandError(statArgv([file]), r.exitCode, r.stderr, host.label);
+  }
+  return parseStat(r.stdout, [file])[0];
+}
+
+async function statFiles(host: HostAccess, files: readonly string[]): Promise<FileFacts[]> {
+  const r = await host.run(statArgv(files));
+  return parseStat(r.stdout, files);
+}
+
+async function requireReadable(host: HostAccess, file: string): Promise<void> {
+  const r = await host.run(["test", "-r", file], { allowFailure: true });
+  if (r.exitCode !== 0) {
+    throw new SourceImageError(
+      `${file} cannot be read on ${host.label} (permission denied). Give the user that runs qemu-img read access to it.`,
+    );
+  }
+}
+
+/** Reads a byte range of a file on the host (through `od`: binary-safe over SSH too). */
+export async function readBytes(host: HostAccess, file: string, offset: number, length: number): Promise<Buffer> {
+  const r = await host.run(headerArgv(file, offset, length));
+  return parseOdHex(r.stdout);
+}
+
+/** The members of a tar archive, read header by header (only the headers are read). */
+export async function listTar(host: HostAccess, archive: string, sizeBytes: number): Promise<TarMember[]> {
+  const members: TarMember[] = [];
+  let offset = 0;
+  let pendingName: string | undefined;
+  let pendingSize: number | undefined;
+  for (let count = 0; offset + TAR_BLOCK <= sizeBytes && count < 100_000; count++) {
+    const header = parseTarHeader(await readBytes(host, archive, offset, TAR_BLOCK), archive);
+    if (header.kind === "end") return members;
+    const dataOffset = offset + TAR_BLOCK;
+    if (header.kind === "pax" || header.kind === "longname") {
+      const data = await readBytes(host, archive, dataOffset, Math.min(header.sizeBytes, 65536));
+      if (header.kind === "pax") {
+        const records = parsePaxRecords(data);
+        pendingName = records.path ?? pendingName;
+        pendingSize = records.sizeBytes ?? pendingSize;
+      } else {
+        pendingName = data.toString("utf8").replace(/\0.*$/s, "");
+      }
+      offset = nextHeaderOffset(offset, header.sizeBytes);
+      continue;
+    }
+    const memberSize = pendingSize ?? header.sizeBytes;
+    if (header.kind === "file") {
+      members.push({ name: (pendingName ?? header.name).replace(/^\.\//, ""), offset: dataOffset, sizeBytes: memberSize });
+    }
+    pendingName = undefined;
+    pendingSize = undefined;
+    offset = nextHeaderOffset(offset, memberSize);
+    if (offset > sizeBytes) {
+      throw new SourceImageError(
+        `${archive} is truncated: its last member ends beyond the end of the file. Copy or export it again.`,
+      );
+    }
+  }
+  return members;
+}
+
+async function inspectOva(
+  host: HostAccess,
+  options: Pick<VolumeOptions, "source" | "mode" | "ovaDisk">,
+  ovaFacts: FileFacts,
+  inspect: InspectOptions,
+): Promise<InspectedSource> {
+  const ova = options.source;
+  const members = await listTar(host, ova, ovaFacts.sizeBytes);
+  const ovf = members.find((m) => m.name.toLowerCase().endsWith(".ovf"));
+  if (!ovf) {
+    throw new SourceImageError(
+      `${ova} holds no OVF descriptor (.ovf): it is not an OVA, or it is damaged. Export the appliance again.`,
+    );
+  }
+  if (ovf.sizeBytes > 16 * 1024 * 1024) {
+    throw new SourceImageError(`${ova}: its descriptor ${ovf.name} is ${ovf.sizeBytes} bytes, too large for an OVF descriptor.`);
+  }
+  const ovfText = (await readBytes(host, ova, ovf.offset, ovf.sizeBytes)).toString("utf8");
+  const disks = parseOvfDisks(ovfText, `${ova}#${ovf.name}`);
+  const disk = chooseOvaDisk(disks, options.ovaDisk, ova);
+  const member = members.find((m) => m.name === disk.href);
+  if (!member) {
+    throw new SourceImageError(
+      `${ova} describes disk "${disk.diskId}" in the file ${disk.href}, which is not in the archive. ` +
+        `The OVA is incomplete: export it again.`,
+    );
+  }
+  if (disk.compression !== undefined && disk.compression !== "identity") {
+    throw new SourceImageError(
+      `${ova} stores ${disk.href} ${disk.compression}-compressed; ConvertedVolume reads disks in place. ` +
+        `Unpack the OVA (tar -xf), decompress the disk and point source at the .vmdk.`,
+    );
+  }
+  if (inspect.verifyManifest) await verifyManifest(host, ova, ovf, members);
+  const input = fileRangeName(ova, member.offset, member.sizeBytes);
+  const r = await host.run(infoArgv(input), { allowFailure: true });
+  const key = `${ova}#${member.name}`;
+  if (r.exitCode !== 0) throw explainOpenFailure(key, r.stderr, host.label);
+  const links = parseImageInfo(r.stdout).map((l) => ({
+    ...l,
+    file: key,
+    vmdk: l.vmdk ? { ...l.vmdk, extents: [] } : undefined,
+  }));
+  if (links.length > 1) {
+    throw new SourceImageError(`${key} refers to a backing file outside the OVA; an OVA's disks must stand alone.`);
+  }
+  const header = await readBytes(host, ova, member.offset, Math.min(HEADER_BYTES, member.sizeBytes));
+  validateChain(links, new Map([[key, parseVmdkSparseHeader(header)]]));
+  const ovaHeader = await readBytes(host, ova, 0, HEADER_BYTES);
+  return {
+    links,
+    selected: links,
+    input,
+    inputFormat: links[0].format,
+    chain: describeChain(links, () => member.sizeBytes),
+    fingerprint: sourceFingerprint([
+      { key: ova, facts: ovaFacts, header: ovaHeader },
+      { key, facts: { ...ovaFacts, sizeBytes: member.sizeBytes }, header, link: links[0] },
+    ]),
+    ovaMember: member.name,
+  };
+}
+
+/** Checks every checksum of the OVA's manifest (an OVA without a manifest has none to check). */
+async function verifyManifest(host: HostAccess, ova: string, ovf: TarMember, members: readonly TarMember[]): Promise<void> {
+  const stem = ovf.name.replace(/\.ovf$/i, "");
+  const mf = members.find((m) => m.name === `${stem}.mf`) ?? members.find((m) => m.name.toLowerCase().endsWith(".mf"));
+  if (!mf) return;
+  const text = (await readBytes(host, ova, mf.offset, Math.min(mf.sizeBytes, 1024 * 1024))).toString("utf8");
+  for (const entry of parseManifest(text, `${ova}#${mf.name}`)) {
+    if (!members.some((m) => m.name === entry.file)) {
+      throw new SourceImageError(
+        `${ova}: its manifest ${mf.name} lists ${entry.file}, which is not in the archive. The OVA is incomplete: export it again.`,
+      );
+    }
+    const tool = DIGEST_TOOLS[entry.algorithm];
+    // tar feeds the member to the digest program on its stdin; the program name is fixed.
+    const r = await host.run(["tar", "-xf", ova, "--occurrence=1", "--no-wildcards", `--to-command=${tool}`, "--", entry.file], {
+      timeoutMs: 24 * 3600 * 1000,
+    });
+    const actual = parseDigestOutput(r.stdout);
+    if (actual !== entry.digest) {
+      throw new SourceImageError(
+        `${ova}: ${entry.file} does not match its ${entry.algorithm} checksum in ${mf.name} ` +
+          `(manifest ${entry.digest}, file ${actual}): the OVA is damaged or was altered. Download or export it again.`,
+      );
+    }
+  }
+}

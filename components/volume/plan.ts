@@ -1,0 +1,82 @@
+import { InvalidArgumentError } from "../core/errors";
+import { asksForConversion, VolumeOptions } from "./args";
+import { ChainLink, ImageInfo } from "./chain";
+
+/** What inspecting the source found (the provider's inspect step fills it). */
+export interface InspectedSource {
+  /** The whole chain, top first (for an OVA: its chosen disk). */
+  readonly links: readonly ImageInfo[];
+  /** The links the mode converts, top first. */
+  readonly selected: readonly ImageInfo[];
+  /** What qemu-img opens: the selected top's file, or a `json:` range inside an OVA. */
+  readonly input: string;
+  /** The format detected from the file, never from its name. */
+  readonly inputFormat: string;
+  /** The selected links for the `chain` output. */
+  readonly chain: readonly ChainLink[];
+  /** One line per source file: what decides whether to convert again. */
+  readonly fingerprint: Readonly<Record<string, string>>;
+  /** The OVA's disk file that was chosen, for an OVA. */
+  readonly ovaMember?: string;
+}
+
+/**
+ * - `convert`: `qemu-img convert` into a new qcow2 (every VMware source, every
+ *   chain, and any qcow2/raw image when a conversion is asked for).
+ * - `copy`: a single-file qcow2 or raw image copied as it is (pass-through).
+ */
+export type VolumeAction = "convert" | "copy";
+
+export interface VolumePlan {
+  readonly action: VolumeAction;
+  readonly outputFormat: "qcow2" | "raw";
+  readonly volumeName: string;
+  /** The volume's virtual size once done. */
+  readonly virtualSizeBytes: number;
+  /** Grow the converted image to this size (virtualSizeGiB larger than the source). */
+  readonly resizeToBytes?: number;
+}
+
+const GiB = 1024 ** 3;
+
+/**
+ * Decides how the volume is made. qcow2 and raw images of one file are
+ * passed through (copied) unless an option that shapes the output image is
+ * set; everything else is converted to qcow2. Throws InvalidArgumentError for
+ * a virtualSizeGiB smaller than the source.
+ */
+export function planVolume(options: VolumeOptions, source: InspectedSource, resourceName: string): VolumePlan {
+  const top = source.selected[0];
+  const passThrough =
+    !asksForConversion(options) &&
+    source.ovaMember === undefined &&
+    source.selected.length === 1 &&
+    top.backingFile === undefined &&
+    (top.format === "qcow2" || top.format === "raw");
+  const action: VolumeAction = passThrough ? "copy" : "convert";
+  const outputFormat = passThrough && top.format === "raw" ? "raw" : "qcow2";
+  let resizeToBytes: number | undefined;
+  if (options.virtualSizeGiB !== undefined) {
+    const wanted = options.virtualSizeGiB * GiB;
+    if (wanted < top.virtualSizeBytes) {
+      throw new InvalidArgumentError(
+        "virtualSizeGiB",
+        options.virtualSizeGiB,
+        `at least the source's virtual size, ${top.virtualSizeBytes} bytes (${formatGiB(top.virtualSizeBytes)} GiB): ` +
+          `a volume smaller than its disk would cut off data; leave virtualSizeGiB unset to keep the source's size`,
+      );
+    }
+    if (wanted > top.virtualSizeBytes) resizeToBytes = wanted;
+  }
+  return {
+    action,
+    outputFormat,
+    volumeName: options.volumeName ?? `${resourceName}.${outputFormat === "raw" ? "img" : "qcow2"}`,
+    virtualSizeBytes: resizeToBytes ?? top.virtualSizeBytes,
+    resizeToBytes,
+  };
+}
+
+function formatGiB(bytes: number): string {
+  return (bytes / GiB).toFixed(2).replace(/\.?0+$/, "");
+}

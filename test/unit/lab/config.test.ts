@@ -1,0 +1,50 @@
+import { parseLabConfig, standinSource } from "../../../components/lab/config";
+
+const env = { HOME: "/home/u" };
+
+describe("parseLabConfig", () => {
+  it("applies the defaults", () => {
+    expect(parseLabConfig({ source: "/img/RHEL7_Server-000002.vmdk" }, env)).toEqual({
+      source: "/img/RHEL7_Server-000002.vmdk",
+      pool: "nestlab",
+      poolPath: undefined,
+      volumeName: undefined,
+      hostNested: "enable",
+      libvirtUri: undefined,
+      classroom: {},
+    });
+  });
+
+  it('resolves source "standin" to the cached stand-in image', () => {
+    expect(parseLabConfig({ source: "standin" }, env).source).toBe(
+      "/home/u/.cache/nestlab/standin/current/RHEL7_Server-000002.vmdk",
+    );
+    expect(standinSource({ NESTLAB_CACHE: "/c" })).toBe(
+      "/c/standin/current/RHEL7_Server-000002.vmdk",
+    );
+    expect(standinSource({ XDG_CACHE_HOME: "/x", HOME: "/h" })).toBe(
+      "/x/nestlab/standin/current/RHEL7_Server-000002.vmdk",
+    );
+  });
+
+  it.each([
+    [
+      {},
+      /^nestlab:source: \(nothing\) is not valid; expected the path of the image on the libvirt host/,
+    ],
+    [
+      { source: "/a", hostNested: "on" },
+      'nestlab:hostNested: "on" is not valid; expected one of "enable", "persist", "check", "disable", "skip".',
+    ],
+    [
+      { source: "/a", poolPath: "images" },
+      'nestlab:poolPath: "images" is not valid; expected an absolute folder path for a directory pool that the stack creates.',
+    ],
+    [
+      { source: "/a", classroom: [1] },
+      /^nestlab:classroom: \[1\] is not valid; expected an object/,
+    ],
+  ])("refuses %j", (raw, message) => {
+    expect(() => parseLabConfig(raw, env)).toThrow(message);
+  });
+});
