@@ -19,7 +19,10 @@ export interface NestedArgs {
 
 /** Validates the plain arguments; throws InvalidArgumentError naming the argument. */
 export function validateNestedArgs(raw: { mode?: unknown; restoreOnDelete?: unknown }): NestedArgs {
-  const mode = raw.mode;
+  return { mode: validateMode(raw.mode), restoreOnDelete: validateRestoreOnDelete(raw.restoreOnDelete) };
+}
+
+export function validateMode(mode: unknown): NestedMode {
   if (typeof mode !== "string" || !(NESTED_MODES as readonly string[]).includes(mode)) {
     throw new InvalidArgumentError(
       "mode",
@@ -27,11 +30,14 @@ export function validateNestedArgs(raw: { mode?: unknown; restoreOnDelete?: unkn
       `one of ${NESTED_MODES.map((m) => showValue(m)).join(", ")}`,
     );
   }
-  const restoreOnDelete = raw.restoreOnDelete ?? false;
-  if (typeof restoreOnDelete !== "boolean") {
-    throw new InvalidArgumentError("restoreOnDelete", restoreOnDelete, "true or false");
-  }
-  return { mode: mode as NestedMode, restoreOnDelete };
+  return mode as NestedMode;
+}
+
+/** @default false */
+export function validateRestoreOnDelete(value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw new InvalidArgumentError("restoreOnDelete", value, "true or false");
+  return value;
 }
 
 /** The `nested` value a mode aims at (check: the host must be able to nest). */

@@ -3,7 +3,7 @@ import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
 import { InvalidArgumentError } from "../core/errors";
 import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
-import { NestedMode, validateNestedArgs } from "./args";
+import { NestedMode, validateMode, validateRestoreOnDelete } from "./args";
 import { CpuVendor, KvmModule } from "./cpuinfo";
 import { ModuleState } from "./kernel-module";
 
@@ -129,16 +129,13 @@ export class NestedVirtualization extends pulumi.ComponentResource {
 
   constructor(name: string, args: NestedVirtualizationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:nested:NestedVirtualization", name, {}, opts);
-    if (typeof args.mode === "string" || typeof args.restoreOnDelete === "boolean") {
-      try {
-        validateNestedArgs({
-          mode: typeof args.mode === "string" ? args.mode : "check",
-          restoreOnDelete: typeof args.restoreOnDelete === "boolean" ? args.restoreOnDelete : undefined,
-        });
-      } catch (e) {
-        if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, this);
-        throw e;
-      }
+    try {
+      // Plain values are checked now; Outputs in the provider's check().
+      if (isPlain(args.mode)) validateMode(args.mode);
+      if (isPlain(args.restoreOnDelete)) validateRestoreOnDelete(args.restoreOnDelete);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, this);
+      throw e;
     }
     const resource = new NestedVirtualizationResource(
       name,
@@ -180,4 +177,8 @@ export class NestedVirtualization extends pulumi.ComponentResource {
       notes: this.notes,
     });
   }
+}
+
+function isPlain(value: unknown): boolean {
+  return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }

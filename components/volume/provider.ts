@@ -1,0 +1,286 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { InvalidArgumentError, PreconditionError } from "../core/errors";
+import { requireTools, virsh } from "../core/tools";
+import { HostAccess } from "../host/access";
+import { HostSpec } from "../host/connection";
+import { withHost } from "../host/index";
+import { PlainVolumeArgs, validateVolumeArgs, VolumeOptions } from "./args";
+import { ChainLink, parseImageInfo } from "./chain";
+import { convertArgv, measureArgv, parseMeasure, resizeArgv } from "./convert-argv";
+import { diffVolume, isUnknown } from "./diff";
+import { SourceImageError } from "./errors";
+import { fingerprintChanges } from "./fingerprint";
+import { inspectSource } from "./inspect";
+import { partialFileName } from "./libvirt-xml";
+import { openFilePool, pathInode, poolState, removeLeftovers, volumeFacts } from "./pool-ops";
+import { InspectedSource, planVolume, VolumePlan } from "./plan";
+import { ProgressThrottle } from "./progress";
+
+/** What the ConvertedVolume resource hands its provider. */
+export interface ConvertedVolumeInputs extends PlainVolumeArgs {
+  readonly host: HostSpec;
+  readonly sshPrivateKey?: string;
+  /** The Pulumi name of the resource: the default volume name is `<resourceName>.qcow2`. */
+  readonly resourceName: string;
+  /** Filled in by check(): one line per source file (see fingerprint.ts). */
+  readonly sourceFingerprint?: Record<string, string>;
+}
+
+export interface ConvertedVolumeOutputs extends ConvertedVolumeInputs {
+  readonly volumeName: string;
+  readonly path: string;
+  readonly format: "qcow2" | "raw";
+  readonly virtualSizeBytes: number;
+  readonly allocatedBytes: number;
+  readonly chain: ChainLink[];
+  readonly sourceFingerprint: Record<string, string>;
+  /** The volume file's inode: delete and refresh act only on the file this resource made. */
+  readonly inode: string;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+/** Lines to the provider's stderr, which the engine shows in `pulumi up`. */
+function say(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export const provider: Required<pulumi.dynamic.ResourceProvider> = {
+  /**
+   * Validates the arguments and inspects the source on the host (metadata
+   * only), so a bad source fails the preview. Adds the resolved volumeName
+   * and the source's fingerprint to the inputs: a changed source shows as a
+   * change of `sourceFingerprint`, naming the file.
+   */
+  async check(_olds, news) {
+    const inputs = news as ConvertedVolumeInputs;
+    if (isUnknown(inputs)) return { inputs: news };
+    let options: VolumeOptions;
+    try {
+      options = validateVolumeArgs(inputs);
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
+      throw e;
+    }
+    try {
+      return await withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
+        await requireTools(host, ["qemu-img"]);
+        const source = await inspectSource(host, options, { verifyManifest: false });
+        const plan = planVolume(options, source, inputs.resourceName);
+        return { inputs: { ...news, volumeName: plan.volumeName, sourceFingerprint: source.fingerprint } };
+      });
+    } catch (e) {
+      if (e instanceof SourceImageError) return { inputs: news, failures: [{ property: "source", reason: e.message }] };
+      if (e instanceof InvalidArgumentError) return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
+      throw e;
+    }
+  },
+
+  async diff(_id, olds, news) {
+    return diffVolume(olds, news);
+  },
+
+  /**
+   * Inspects the source again (and checks an OVA's manifest), checks the
+   * pool, the name and the free space, converts under a hidden temporary
+   * name in the pool's folder, makes it durable, links it into place and
+   * registers it (pool-refresh). If anything fails, nothing is left behind.
+   */
+  async create(raw) {
+    const inputs = raw as ConvertedVolumeInputs;
+    const options = validateVolumeArgs(inputs);
+    const uri = inputs.host.libvirtUri;
+    return withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
+      await requireTools(host, ["qemu-img", "virsh"]);
+      const source = await inspectSource(host, options, { verifyManifest: true });
+      const plan = planVolume(options, source, inputs.resourceName);
+      const pool = await openFilePool(host, uri, options.pool, plan.volumeName);
+      const finalPath = `${pool.path}/${plan.volumeName}`;
+      if ((await volumeFacts(host, uri, options.pool, plan.volumeName)) || (await pathInode(host, finalPath))) {
+        throw new PreconditionError(
+          `volumeName: "${plan.volumeName}" already exists in pool "${options.pool}" (${finalPath}), and this stack ` +
+            `did not create it (or no longer tracks it, e.g. kept by retainOnDelete). ConvertedVolume never overwrites a volume: ` +
+            `choose another volumeName, or delete the old volume (virsh vol-delete --pool ${options.pool} ${plan.volumeName}) if it is not needed.`,
+        );
+      }
+      const needed = await requiredBytes(host, options, source, plan);
+      if (needed > pool.availableBytes) {
+        throw new PreconditionError(
+          `pool "${options.pool}" (${pool.path}) has ${gib(pool.availableBytes)} free on ${host.label}, but the volume made ` +
+            `from ${options.source} needs up to ${gib(needed)} (${plan.action === "convert" ? "qemu-img measure" : "the source's allocated size"}). ` +
+            `Free space there, or choose another pool.`,
+        );
+      }
+      const tmp = `${pool.path}/${partialFileName(plan.volumeName, `${process.pid}-${Date.now().toString(36)}`)}`;
+      const label = `ConvertedVolume ${inputs.resourceName}: ${options.source} -> ${options.pool}/${plan.volumeName}`;
+      const started = Date.now();
+      let linked = false;
+      try {
+        await writeImage(host, options, source, plan, tmp, label);
+        const after = await inspectSource(host, options, { verifyManifest: false });
+        const changed = fingerprintChanges(source.fingerprint, after.fingerprint);
+        if (changed.length > 0) {
+          throw new PreconditionError(
+            `source: ${changed.join(", ")} changed while it was being read; the copy may be torn and was discarded. ` +
+              `Stop whatever writes to the source, then run again.`,
+          );
+        }
+        const [made] = parseImageInfo((await host.run(["qemu-img", "info", "--output=json", "-f", plan.outputFormat, tmp])).stdout);
+        if (made.virtualSizeBytes !== plan.virtualSizeBytes) {
+          throw new PreconditionError(
+            `the new volume ${tmp} has a virtual size of ${made.virtualSizeBytes} bytes, not ${plan.virtualSizeBytes}: discarded.`,
+          );
+        }
+        // Data on disk before the name appears: a crash never leaves a half-written volume under the final name.
+        await host.run(["sync", "--", tmp]);
+        // A hard link fails if the name was taken meanwhile: never overwrite.
+        await host.run(["ln", "-T", "--", tmp, finalPath]);
+        linked = true;
+        await host.run(["rm", "-f", "--", tmp]);
+        await host.run(["sync", "--", pool.path]);
+        await host.run(virsh(uri, "pool-refresh", options.pool));
+        const vol = await volumeFacts(host, uri, options.pool, plan.volumeName);
+        if (!vol || vol.capacityBytes !== plan.virtualSizeBytes || vol.format !== plan.outputFormat) {
+          throw new PreconditionError(
+            `libvirt does not list ${finalPath} as a ${plan.outputFormat} volume of ${plan.virtualSizeBytes} bytes after pool-refresh ` +
+              `(it says ${vol ? `${vol.format}, ${vol.capacityBytes} bytes` : "nothing"}): removed it again.`,
+          );
+        }
+        say(`${label}: done in ${Math.round((Date.now() - started) / 1000)} s, ${gib(vol.allocationBytes)} on disk.`);
+        const outs: ConvertedVolumeOutputs = {
+          ...inputs,
+          volumeName: plan.volumeName,
+          path: finalPath,
+          format: plan.outputFormat,
+          virtualSizeBytes: vol.capacityBytes,
+          allocatedBytes: vol.allocationBytes,
+          chain: [...source.chain],
+          sourceFingerprint: { ...source.fingerprint },
+          inode: (await pathInode(host, finalPath)) ?? "",
+        };
+        return { id: finalPath, outs };
+      } catch (e) {
+        await host.run(["rm", "-f", "--", tmp], { allowFailure: true });
+        if (linked) await host.run(["rm", "-f", "--", finalPath], { allowFailure: true });
+        await host.run(virsh(uri, "pool-refresh", options.pool), { allowFailure: true });
+        throw e;
+      }
+    });
+  },
+
+  /** Refresh: the volume's sizes as libvirt sees them; gone when its file is gone or replaced. */
+  async read(id, props) {
+    const state = props as ConvertedVolumeOutputs;
+    return withHost(state.host, state.sshPrivateKey, async (host) => {
+      const inode = await pathInode(host, state.path);
+      if (inode === undefined || inode !== state.inode) return { id: "", props: {} };
+      const uri = state.host.libvirtUri;
+      if ((await poolState(host, uri, String(state.pool))) === "running") {
+        await host.run(virsh(uri, "pool-refresh", String(state.pool)));
+        const vol = await volumeFacts(host, uri, String(state.pool), state.volumeName);
+        if (vol) return { id, props: { ...state, virtualSizeBytes: vol.capacityBytes, allocatedBytes: vol.allocationBytes } };
+      }
+      return { id, props: state };
+    });
+  },
+
+  /** Only a new way to reach the host (SSH user, port, key) is an update; the volume stays. */
+  async update(_id, olds, news) {
+    const n = news as ConvertedVolumeInputs;
+    return { outs: { ...olds, host: n.host, sshPrivateKey: n.sshPrivateKey } };
+  },
+
+  /**
+   * Deletes the volume this resource made, and nothing else: not the source,
+   * not a file that replaced the volume since (another inode). Already gone
+   * is success. Never called for a resource with retainOnDelete.
+   */
+  async delete(_id, props) {
+    const state = props as ConvertedVolumeOutputs;
+    const uri = state.host.libvirtUri;
+    const pool = String(state.pool);
+    await withHost(state.host, state.sshPrivateKey, async (host) => {
+      const inode = await pathInode(host, state.path);
+      const poolRunning = (await poolState(host, uri, pool)) === "running";
+      if (inode !== undefined && inode !== state.inode) {
+        say(`ConvertedVolume ${state.resourceName}: ${state.path} is not the volume this stack made (another file took its name): left in place.`);
+      } else if (inode !== undefined && poolRunning) {
+        await host.run(virsh(uri, "pool-refresh", pool));
+        if (await volumeFacts(host, uri, pool, state.volumeName)) {
+          await host.run(virsh(uri, "vol-delete", "--pool", pool, state.volumeName));
+        } else {
+          await host.run(["rm", "-f", "--", state.path]);
+        }
+      } else if (inode !== undefined) {
+        await host.run(["rm", "-f", "--", state.path]);
+      }
+      await removeLeftovers(host, state.path.replace(/\/[^/]*$/, ""), state.volumeName);
+      if (poolRunning) await host.run(virsh(uri, "pool-refresh", pool));
+    });
+  },
+};
+
+/** Writes the new image to `tmp`: a conversion (with progress lines) or a plain copy. */
+async function writeImage(
+  host: HostAccess,
+  options: VolumeOptions,
+  source: InspectedSource,
+  plan: VolumePlan,
+  tmp: string,
+  label: string,
+): Promise<void> {
+  switch (plan.action) {
+    case "convert": {
+      say(`${label}: converting ${source.chain.length} link(s) of ${source.inputFormat} to qcow2`);
+      const progress = new ProgressThrottle(label, say);
+      await host.run(
+        convertArgv({
+          inputFormat: source.inputFormat,
+          input: source.input,
+          output: tmp,
+          compression: options.compression,
+          clusterSizeKiB: options.clusterSizeKiB,
+          preallocation: options.preallocation,
+          compat: options.compat,
+          progress: true,
+        }),
+        { timeoutMs: DAY_MS, onOutputLine: (line) => progress.line(line) },
+      );
+      if (plan.resizeToBytes !== undefined) {
+        await host.run(resizeArgv(tmp, plan.resizeToBytes, options.preallocation));
+      }
+      return;
+    }
+    case "copy":
+      say(`${label}: copying the ${source.inputFormat} image as it is (pass-through)`);
+      await host.run(["cp", "--sparse=always", "--", source.input, tmp], { timeoutMs: DAY_MS });
+      return;
+    default: {
+      const never: never = plan.action;
+      throw new Error(`unknown action ${String(never)}`);
+    }
+  }
+}
+
+/** The most the new volume can take: qemu-img measure for a conversion, the allocated size for a copy. */
+async function requiredBytes(host: HostAccess, options: VolumeOptions, source: InspectedSource, plan: VolumePlan): Promise<number> {
+  switch (plan.action) {
+    case "copy":
+      return source.chain.reduce((sum, l) => sum + l.allocatedBytes, 0);
+    case "convert": {
+      const measured = parseMeasure(
+        (await host.run(measureArgv({ ...options, inputFormat: source.inputFormat, input: source.input }))).stdout,
+      );
+      const grows = plan.resizeToBytes !== undefined && (options.preallocation === "falloc" || options.preallocation === "full");
+      return measured.requiredBytes + (grows ? plan.virtualSizeBytes - source.selected[0].virtualSizeBytes : 0);
+    }
+    default: {
+      const never: never = plan.action;
+      throw new Error(`unknown action ${String(never)}`);
+    }
+  }
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+}
