@@ -31,7 +31,11 @@ export interface ChangeSteps {
  * kvm_intel` exits 0). If any step fails, what was done is undone in reverse
  * order and the error says so: the host is left as it was.
  */
-export async function applyChange(host: HostAccess, rootDir: string, steps: ChangeSteps): Promise<void> {
+export async function applyChange(
+  host: HostAccess,
+  rootDir: string,
+  steps: ChangeSteps,
+): Promise<void> {
   const { module, live } = steps;
   if (live) await requireTools(host, live.kind === "reload" ? ["rmmod", "modprobe"] : ["modprobe"]);
   const undo: { what: string; run: () => Promise<void> }[] = [];
@@ -39,7 +43,8 @@ export async function applyChange(host: HostAccess, rootDir: string, steps: Chan
     if (steps.fileContent !== undefined) {
       await writeManagedFile(host, rootDir, steps.fileContent);
       undo.push({
-        what: steps.fileBefore === undefined ? `removed ${MANAGED_FILE}` : `restored ${MANAGED_FILE}`,
+        what:
+          steps.fileBefore === undefined ? `removed ${MANAGED_FILE}` : `restored ${MANAGED_FILE}`,
         run: () => writeManagedFile(host, rootDir, steps.fileBefore ?? null),
       });
     }
@@ -61,7 +66,9 @@ export async function applyChange(host: HostAccess, rootDir: string, steps: Chan
   }
 }
 
-async function rollBack(undo: readonly { what: string; run: () => Promise<void> }[]): Promise<string> {
+async function rollBack(
+  undo: readonly { what: string; run: () => Promise<void> }[],
+): Promise<string> {
   if (undo.length === 0) return "Nothing had been changed.";
   const done: string[] = [];
   for (const step of [...undo].reverse()) {
@@ -82,7 +89,11 @@ async function rollBack(undo: readonly { what: string; run: () => Promise<void> 
  * `modprobe <m> nested=<v>` (the value on the command line wins over every
  * configuration file), then the value read back from sysfs.
  */
-export async function loadModule(host: HostAccess, module: KvmModule, nested: boolean): Promise<void> {
+export async function loadModule(
+  host: HostAccess,
+  module: KvmModule,
+  nested: boolean,
+): Promise<void> {
   const argv = ["modprobe", module, `nested=${nested ? 1 : 0}`];
   await host.run(argv);
   await expectLive(host, module, nested, argv);
@@ -95,7 +106,8 @@ async function restoreModule(host: HostAccess, module: KvmModule, nested: boolea
 }
 
 async function unloadIfLoaded(host: HostAccess, module: KvmModule): Promise<void> {
-  if ((await host.readFile(`/sys/module/${module}/initstate`)) !== undefined) await host.run(["rmmod", module]);
+  if ((await host.readFile(`/sys/module/${module}/initstate`)) !== undefined)
+    await host.run(["rmmod", module]);
 }
 
 /** Reads /sys/module/<m>/parameters/nested and throws unless it is `nested`. */
@@ -118,14 +130,19 @@ export async function expectLive(
 }
 
 /** Writes (atomically) or removes the managed file; a refusal for lack of rights says so plainly. */
-export async function writeManagedFile(host: HostAccess, rootDir: string, content: string | null): Promise<void> {
+export async function writeManagedFile(
+  host: HostAccess,
+  rootDir: string,
+  content: string | null,
+): Promise<void> {
   try {
     if (content === null) {
       await host.removeFile(MANAGED_FILE);
       return;
     }
     const dir = MANAGED_FILE.slice(0, MANAGED_FILE.lastIndexOf("/"));
-    if ((await host.listDir(dir)).length === 0) await host.run(["mkdir", "-p", "--", `${rootDir}${dir}`]);
+    if ((await host.listDir(dir)).length === 0)
+      await host.run(["mkdir", "-p", "--", `${rootDir}${dir}`]);
     await host.writeFileAtomic(MANAGED_FILE, content, 0o644);
   } catch (e) {
     if (isPermissionDenied(e)) {
@@ -142,7 +159,10 @@ export async function writeManagedFile(host: HostAccess, rootDir: string, conten
 function isPermissionDenied(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   if (code === "EACCES" || code === "EPERM" || code === "EROFS") return true;
-  return e instanceof CommandError && /Permission denied|Read-only file system|Operation not permitted/.test(e.stderr);
+  return (
+    e instanceof CommandError &&
+    /Permission denied|Read-only file system|Operation not permitted/.test(e.stderr)
+  );
 }
 
 function messageOf(e: unknown): string {

@@ -19,7 +19,10 @@ export interface NestedArgs {
 
 /** Validates the plain arguments; throws InvalidArgumentError naming the argument. */
 export function validateNestedArgs(raw: { mode?: unknown; restoreOnDelete?: unknown }): NestedArgs {
-  return { mode: validateMode(raw.mode), restoreOnDelete: validateRestoreOnDelete(raw.restoreOnDelete) };
+  return {
+    mode: validateMode(raw.mode),
+    restoreOnDelete: validateRestoreOnDelete(raw.restoreOnDelete),
+  };
 }
 
 export function validateMode(mode: unknown): NestedMode {
@@ -36,7 +39,8 @@ export function validateMode(mode: unknown): NestedMode {
 /** @default false */
 export function validateRestoreOnDelete(value: unknown): boolean {
   if (value === undefined) return false;
-  if (typeof value !== "boolean") throw new InvalidArgumentError("restoreOnDelete", value, "true or false");
+  if (typeof value !== "boolean")
+    throw new InvalidArgumentError("restoreOnDelete", value, "true or false");
   return value;
 }
 

@@ -3,7 +3,13 @@ import { virsh } from "../core/tools";
 import { HostAccess } from "../host/access";
 import { detectVendor, KvmModule, parseCpuInfo } from "./cpuinfo";
 import { NestedFacts } from "./facts";
-import { describeGuests, KvmHolder, LIST_FDS_SCRIPT, parseKvmHolders, parseVirshNames } from "./guests";
+import {
+  describeGuests,
+  KvmHolder,
+  LIST_FDS_SCRIPT,
+  parseKvmHolders,
+  parseVirshNames,
+} from "./guests";
 import { listsModule, moduleState } from "./kernel-module";
 import { crossCheckVendor, parseHostCpu } from "./libvirt-caps";
 import { ConfigFile, MODPROBE_DIRS, modprobeReadOrder } from "./modprobe-conf";
@@ -133,7 +139,10 @@ async function readGuests(host: HostAccess, ctx: DetectContext): Promise<string[
  */
 async function readLibvirtGuests(host: HostAccess, ctx: DetectContext): Promise<string[]> {
   if (!(await host.hasCommand("virsh"))) return [];
-  const r = await host.run(virsh(ctx.libvirtUri, "list", "--name"), { allowFailure: true, timeoutMs: 30_000 });
+  const r = await host.run(virsh(ctx.libvirtUri, "list", "--name"), {
+    allowFailure: true,
+    timeoutMs: 30_000,
+  });
   return r.exitCode === 0 ? parseVirshNames(r.stdout) : [];
 }
 
@@ -143,7 +152,10 @@ async function readLibvirtRemark(
   vendor: NestedFacts["vendor"],
 ): Promise<string | undefined> {
   if (vendor === "none" || !(await host.hasCommand("virsh"))) return undefined;
-  const r = await host.run(virsh(ctx.libvirtUri, "capabilities"), { allowFailure: true, timeoutMs: 30_000 });
+  const r = await host.run(virsh(ctx.libvirtUri, "capabilities"), {
+    allowFailure: true,
+    timeoutMs: 30_000,
+  });
   if (r.exitCode !== 0) return undefined;
   return crossCheckVendor(vendor, parseHostCpu(r.stdout));
 }

@@ -136,7 +136,9 @@ export function observe(mode: NestedMode, facts: NestedFacts): NestedObserved {
   const { persisted, after } = nextNested(facts);
   const pendingReboot = facts.moduleState !== "absent" && after !== null && nested !== after;
   const cmdline = module ? nestedSettingsInCmdline(facts.cmdline, module) : [];
-  const fileSettings = module ? facts.configFiles.flatMap((f) => nestedSettingsInFile(f, module)) : [];
+  const fileSettings = module
+    ? facts.configFiles.flatMap((f) => nestedSettingsInFile(f, module))
+    : [];
   const all = [...fileSettings, ...cmdline];
   return {
     vendor: facts.vendor,
@@ -161,7 +163,12 @@ export function observe(mode: NestedMode, facts: NestedFacts): NestedObserved {
 
 function notesFor(
   facts: NestedFacts,
-  d: { nested: boolean; after: boolean | null; pendingReboot: boolean; fileSettings: NestedSetting[] },
+  d: {
+    nested: boolean;
+    after: boolean | null;
+    pendingReboot: boolean;
+    fileSettings: NestedSetting[];
+  },
 ): string[] {
   const notes: string[] = [];
   const m = facts.module;
@@ -174,7 +181,9 @@ function notesFor(
         : unavailableSentence(facts),
     );
   } else if (facts.nestedRaw !== undefined && parseLiveNested(facts.nestedRaw) === undefined) {
-    notes.push(`/sys/module/${m}/parameters/nested reads "${facts.nestedRaw.trim()}", which is not Y, N, 1 or 0.`);
+    notes.push(
+      `/sys/module/${m}/parameters/nested reads "${facts.nestedRaw.trim()}", which is not Y, N, 1 or 0.`,
+    );
   } else if (facts.nestedRaw === undefined) {
     notes.push(`${m} has no "nested" parameter in this kernel.`);
   }
@@ -189,7 +198,9 @@ function notesFor(
     );
   }
   if (facts.uid !== undefined && facts.uid !== 0) {
-    notes.push(`Commands run as uid ${facts.uid}, not root: processes of other users that hold /dev/kvm are not visible.`);
+    notes.push(
+      `Commands run as uid ${facts.uid}, not root: processes of other users that hold /dev/kvm are not visible.`,
+    );
   }
   notes.push(...facts.remarks);
   return notes;

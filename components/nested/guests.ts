@@ -11,7 +11,8 @@
  * /dev/null is listed too so that ls always prints a `<pid>/fd:` header, even
  * for a single process.
  */
-export const LIST_FDS_SCRIPT = 'cd "$1/proc" 2>/dev/null || exit 0; exec ls -l /dev/null [0-9]*/fd 2>/dev/null';
+export const LIST_FDS_SCRIPT =
+  'cd "$1/proc" 2>/dev/null || exit 0; exec ls -l /dev/null [0-9]*/fd 2>/dev/null';
 
 /** A file descriptor that keeps KVM in use: /dev/kvm itself, or a VM or vCPU made from it. */
 export function isKvmTarget(target: string): boolean {
@@ -74,14 +75,19 @@ export interface KvmHolder {
  * started by hand by its `-name` and pid, any other KVM user by its program
  * and pid. A libvirt domain's QEMU process is not counted twice.
  */
-export function describeGuests(libvirtNames: readonly string[], holders: readonly KvmHolder[]): string[] {
+export function describeGuests(
+  libvirtNames: readonly string[],
+  holders: readonly KvmHolder[],
+): string[] {
   const known = new Set(libvirtNames);
   const lines = [...libvirtNames];
   for (const h of holders) {
     const name = h.cmdline ? qemuGuestName(h.cmdline) : undefined;
     if (name !== undefined && known.has(name)) continue;
     const program = (h.comm ?? "").trim() || "unknown program";
-    lines.push(name !== undefined ? `${name} (${program}, pid ${h.pid})` : `${program} (pid ${h.pid})`);
+    lines.push(
+      name !== undefined ? `${name} (${program}, pid ${h.pid})` : `${program} (pid ${h.pid})`,
+    );
   }
   return lines.sort();
 }

@@ -1,5 +1,7 @@
-export { NestedVirtualization, NestedVirtualizationArgs } from "./nested-virtualization";
-export { NestedMode, NESTED_MODES } from "./args";
-export { CpuVendor, KvmModule } from "./cpuinfo";
-export { ModuleState } from "./kernel-module";
+export { NestedVirtualization } from "./nested-virtualization";
+export type { NestedVirtualizationArgs } from "./nested-virtualization";
+export { NESTED_MODES } from "./args";
+export type { NestedMode } from "./args";
+export type { CpuVendor, KvmModule } from "./cpuinfo";
+export type { ModuleState } from "./kernel-module";
 export { MANAGED_FILE } from "./modprobe-conf";

@@ -1,5 +1,10 @@
 import { KvmModule } from "./cpuinfo";
-import { NestedSetting, normalizeModuleName, parseNestedValue, splitOptions } from "./modprobe-conf";
+import {
+  NestedSetting,
+  normalizeModuleName,
+  parseNestedValue,
+  splitOptions,
+} from "./modprobe-conf";
 
 export const CMDLINE_SOURCE = "kernel command line";
 

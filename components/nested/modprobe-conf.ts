@@ -247,7 +247,10 @@ export function revertManagedFile(
 ): string | undefined {
   if (written === undefined) return current;
   if (current === undefined || current === written) return previous;
-  const before = previous === undefined ? [] : nestedSettingsInFile({ path: MANAGED_FILE, content: previous }, module);
+  const before =
+    previous === undefined
+      ? []
+      : nestedSettingsInFile({ path: MANAGED_FILE, content: previous }, module);
   const last = before[before.length - 1];
   if (last) {
     const lines = current.split("\n");

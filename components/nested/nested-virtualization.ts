@@ -127,7 +127,11 @@ export class NestedVirtualization extends pulumi.ComponentResource {
   /** Sentences for the user: why nested KVM is unavailable, what is pending. */
   readonly notes: pulumi.Output<string[]>;
 
-  constructor(name: string, args: NestedVirtualizationArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(
+    name: string,
+    args: NestedVirtualizationArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ) {
     super("nestlab:nested:NestedVirtualization", name, {}, opts);
     try {
       // Plain values are checked now; Outputs in the provider's check().

@@ -47,7 +47,9 @@ export function planNested(mode: NestedMode, facts: NestedFacts): Plan {
   const module = facts.module;
   if (!module || (facts.moduleState === "absent" && !facts.moduleAvailable)) {
     // Nothing can nest here; for disable that is the desired state.
-    return mode === "disable" ? { kind: "none" } : { kind: "refuse", reason: unavailableSentence(facts) };
+    return mode === "disable"
+      ? { kind: "none" }
+      : { kind: "refuse", reason: unavailableSentence(facts) };
   }
   switch (mode) {
     case "check":
@@ -81,7 +83,11 @@ function checkPlan(module: KvmModule, facts: NestedFacts): Plan {
   };
 }
 
-function changePlan(mode: "enable" | "persist" | "disable", module: KvmModule, facts: NestedFacts): Plan {
+function changePlan(
+  mode: "enable" | "persist" | "disable",
+  module: KvmModule,
+  facts: NestedFacts,
+): Plan {
   const desired = desiredNested(mode);
   const live = liveNested(facts);
 
@@ -92,13 +98,18 @@ function changePlan(mode: "enable" | "persist" | "disable", module: KvmModule, f
   }
 
   const conflicts = conflictingSettings(facts, desired);
-  if (conflicts.length > 0) return { kind: "refuse", reason: conflictReason(module, desired, conflicts, facts) };
+  if (conflicts.length > 0)
+    return { kind: "refuse", reason: conflictReason(module, desired, conflicts, facts) };
 
   const managed = facts.configFiles.find((f) => f.path === MANAGED_FILE);
   const ownSettings = managed ? nestedSettingsInFile(managed, module) : [];
-  const needsWrite = ownSettings.some((s) => s.value !== desired) || nextNested(facts).after !== desired;
+  const needsWrite =
+    ownSettings.some((s) => s.value !== desired) || nextNested(facts).after !== desired;
   const fileContent = needsWrite ? renderManagedFile(managed?.content, module, desired) : undefined;
-  if (fileContent !== undefined && nextNested(facts, withManagedFile(facts.configFiles, fileContent)).after !== desired) {
+  if (
+    fileContent !== undefined &&
+    nextNested(facts, withManagedFile(facts.configFiles, fileContent)).after !== desired
+  ) {
     // Unreachable while the conflict rule holds; a guard against writing a file that does nothing.
     return {
       kind: "refuse",
@@ -108,7 +119,8 @@ function changePlan(mode: "enable" | "persist" | "disable", module: KvmModule, f
 
   let change: LiveChange | undefined;
   if (mode !== "persist") {
-    if (facts.moduleState === "loaded" && live !== desired) change = { kind: "reload", from: live, to: desired };
+    if (facts.moduleState === "loaded" && live !== desired)
+      change = { kind: "reload", from: live, to: desired };
     if (facts.moduleState === "absent" && desired) change = { kind: "load", to: desired };
   }
   if (change?.kind === "reload") {
@@ -132,8 +144,12 @@ function finish(
   if (fileContent === undefined && live === undefined) return { kind: "none" };
   if (facts.uid !== undefined && facts.uid !== 0) {
     const actions = [
-      ...(fileContent === undefined ? [] : [`${fileContent === null ? "removing" : "writing"} ${MANAGED_FILE}`]),
-      ...(live === undefined ? [] : [`${live.kind === "reload" ? "reloading" : "loading"} ${module}`]),
+      ...(fileContent === undefined
+        ? []
+        : [`${fileContent === null ? "removing" : "writing"} ${MANAGED_FILE}`]),
+      ...(live === undefined
+        ? []
+        : [`${live.kind === "reload" ? "reloading" : "loading"} ${module}`]),
     ];
     return {
       kind: "refuse",
@@ -259,7 +275,8 @@ function showRaw(raw: string | undefined): string {
  * last outputs, so after `pulumi refresh` a host that drifted shows a change.
  */
 export function satisfies(mode: NestedMode, observed: NestedObserved): boolean {
-  const noKvm = observed.module === null || (observed.moduleState === "absent" && !observed.moduleAvailable);
+  const noKvm =
+    observed.module === null || (observed.moduleState === "absent" && !observed.moduleAvailable);
   switch (mode) {
     case "check":
       return !noKvm && observed.moduleState !== "absent" && observed.nested;

@@ -104,6 +104,9 @@ function sameConnection(a: HostSpec, b: HostSpec): boolean {
 }
 
 export const provider: Required<pulumi.dynamic.ResourceProvider> = {
+  /** Nothing to configure: every call carries its host. */
+  configure: async () => undefined,
+
   async check(_olds: NestedInputs, news: NestedInputs) {
     if ((news.mode as string) === UNKNOWN) return { inputs: news };
     const args = checkedArgs(news);
@@ -114,7 +117,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     const replaces = sameHost(olds.host, news.host) ? [] : ["host"];
     const changed: string[] = [...replaces];
     if (olds.mode !== news.mode) changed.push("mode");
-    if ((olds.restoreOnDelete ?? false) !== (news.restoreOnDelete ?? false)) changed.push("restoreOnDelete");
+    if ((olds.restoreOnDelete ?? false) !== (news.restoreOnDelete ?? false))
+      changed.push("restoreOnDelete");
     if (replaces.length === 0 && !sameConnection(olds.host, news.host)) changed.push("host");
     if (olds.sshPrivateKey !== news.sshPrivateKey) changed.push("sshPrivateKey");
     // Drift: after `pulumi refresh` the last outputs are what the host shows now.
@@ -133,9 +137,11 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         ...inputs,
         ...args,
         ...observe(args.mode, facts),
-        previousModprobeContent: before.configFiles.find((f) => f.path === MANAGED_FILE)?.content ?? null,
+        previousModprobeContent:
+          before.configFiles.find((f) => f.path === MANAGED_FILE)?.content ?? null,
         writtenModprobeContent: written ?? null,
-        previousNested: before.moduleState === "absent" || !before.module ? null : liveNested(before),
+        previousNested:
+          before.moduleState === "absent" || !before.module ? null : liveNested(before),
       };
       return { id: idOf(inputs.host), outs };
     });

@@ -73,14 +73,7 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
       "a normalised absolute path to a file (no `.` or `..` parts, no trailing slash)",
     );
   }
-  const pool = args.pool;
-  if (typeof pool !== "string" || !POOL_NAME.test(pool)) {
-    throw new InvalidArgumentError(
-      at("pool"),
-      pool,
-      "the name of a libvirt storage pool (letters, digits, _ . + -), as `virsh pool-list --all` shows it",
-    );
-  }
+  const pool = validatePoolName(args.pool, at("pool"));
   const volumeName = args.volumeName;
   if (volumeName !== undefined && (typeof volumeName !== "string" || !VOLUME_NAME.test(volumeName))) {
     throw new InvalidArgumentError(
@@ -168,6 +161,18 @@ export function asksForConversion(options: VolumeOptions): boolean {
     options.compat !== undefined ||
     options.virtualSizeGiB !== undefined
   );
+}
+
+/** Validates a libvirt storage pool name. */
+export function validatePoolName(pool: unknown, argument = "pool"): string {
+  if (typeof pool !== "string" || !POOL_NAME.test(pool)) {
+    throw new InvalidArgumentError(
+      argument,
+      pool,
+      "the name of a libvirt storage pool (letters, digits, _ . + -), as `virsh pool-list --all` shows it",
+    );
+  }
+  return pool;
 }
 
 /** Validates `createPool.path`: an absolute, normalised folder path. */

@@ -46,6 +46,9 @@ function say(line: string): void {
 }
 
 export const provider: Required<pulumi.dynamic.ResourceProvider> = {
+  /** Nothing to configure: every call carries its host. */
+  configure: async () => undefined,
+
   /**
    * Validates the arguments and inspects the source on the host (metadata
    * only), so a bad source fails the preview. Adds the resolved volumeName

@@ -151,17 +151,20 @@ describe("a booted kit guest (qemu64,+svm under TCG)", () => {
     const match = /^kvm-holder: guest ran: out 0x10 = 5, hlt; holding \/dev\/kvm pid=(\d+)\n$/.exec(held.stdout);
     expect(match).not.toBeNull();
     const pid = match![1];
-    expect(await sh(`for f in /proc/${pid}/fd/*; do readlink $f; done | sort`)).toBe(
-      "/dev/kvm\n/dev/null\n/dev/null\n/dev/null\nanon_inode:kvm-vcpu:0\nanon_inode:kvm-vm\n",
-    );
-
-    const refused = await vm.run(["rmmod", "kvm_amd"], { allowFailure: true });
-    expect(refused).toEqual({ exitCode: 1, stdout: "", stderr: "rmmod: ERROR: Module kvm_amd is in use\n" });
-    expect(await nestedValue()).toBe("1\n");
-    expect(await sh("cut -d' ' -f1,3 /proc/modules | grep '^kvm_amd '")).toBe("kvm_amd 1\n");
-
-    await vm.run(["kill", pid]);
-    await sh(`while [ -e /proc/${pid} ]; do sleep 0.1; done`);
+    try {
+      expect(await sh(`for f in /proc/${pid}/fd/*; do readlink $f; done | sort`)).toBe(
+        "/dev/kvm\n/dev/null\n/dev/null\n/dev/null\nanon_inode:kvm-vcpu:0\nanon_inode:kvm-vm\n",
+      );
+      const refused = await vm.run(["rmmod", "kvm_amd"], { allowFailure: true });
+      expect(refused).toEqual({ exitCode: 1, stdout: "", stderr: "rmmod: ERROR: Module kvm_amd is in use\n" });
+      expect(await nestedValue()).toBe("1\n");
+      // /dev/kvm and the VM each hold a reference on the module.
+      expect(await sh("cut -d' ' -f1,3 /proc/modules | grep '^kvm_amd '")).toBe("kvm_amd 2\n");
+    } finally {
+      await vm.run(["kill", pid]);
+      await sh(`while [ -e /proc/${pid} ]; do sleep 0.1; done`);
+    }
+    expect(await sh("cut -d' ' -f1,3 /proc/modules | grep '^kvm_amd '")).toBe("kvm_amd 0\n");
     expect(await vm.run(["rmmod", "kvm_amd"])).toEqual({ exitCode: 0, stdout: "", stderr: "" });
     expect(await sh("test -e /sys/module/kvm_amd || echo gone")).toBe("gone\n");
     await vm.run(["modprobe", "kvm_amd"]);

@@ -1,0 +1,101 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { InvalidArgumentError, PreconditionError } from "../core/errors";
+import { requireTools, virsh } from "../core/tools";
+import { HostSpec } from "../host/connection";
+import { withHost } from "../host/index";
+import { validatePoolName, validatePoolPath } from "./args";
+import { diffVolume, isUnknown } from "./diff";
+import { poolState } from "./pool-ops";
+
+/** What the StoragePool resource (createPool) hands its provider. */
+export interface StoragePoolInputs {
+  readonly host: HostSpec;
+  readonly sshPrivateKey?: string;
+  /** The pool's name. */
+  readonly pool: string;
+  /** The folder that holds its volumes. */
+  readonly path: string;
+}
+
+/** The argv that define, build and start a directory pool, in order. */
+export function definePoolArgv(uri: string, pool: string, path: string): string[][] {
+  return [
+    virsh(uri, "pool-define-as", pool, "dir", "--target", path),
+    virsh(uri, "pool-build", pool),
+    virsh(uri, "pool-start", pool),
+    virsh(uri, "pool-autostart", pool),
+  ];
+}
+
+export const provider: Required<pulumi.dynamic.ResourceProvider> = {
+  /** Nothing to configure: every call carries its host. */
+  configure: async () => undefined,
+
+  async check(_olds, news) {
+    if (isUnknown(news)) return { inputs: news };
+    try {
+      return { inputs: { ...news, pool: validatePoolName(news.pool), path: validatePoolPath(news.path, "path") } };
+    } catch (e) {
+      if (e instanceof InvalidArgumentError) return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
+      throw e;
+    }
+  },
+
+  async diff(_id, olds, news) {
+    const replaces = ["pool", "path"].filter((k) => isUnknown(news[k]) || olds[k] !== news[k]);
+    const host = diffVolume({ host: olds.host }, { host: news.host });
+    replaces.push(...host.replaces);
+    // Two pools cannot share a name or a folder: the old one goes first.
+    return { changes: replaces.length > 0 || host.changes, replaces, deleteBeforeReplace: replaces.length > 0 };
+  },
+
+  /** Defines, builds (mkdir), starts and autostarts a dir pool; refuses a pool that exists already. */
+  async create(raw) {
+    const inputs = raw as StoragePoolInputs;
+    const uri = inputs.host.libvirtUri;
+    return withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
+      await requireTools(host, ["virsh"]);
+      if ((await poolState(host, uri, inputs.pool)) !== undefined) {
+        throw new PreconditionError(
+          `createPool: the pool "${inputs.pool}" already exists on ${host.label}, and this stack did not create it. ` +
+            `Drop createPool to use it as it is, or choose another pool name.`,
+        );
+      }
+      try {
+        for (const argv of definePoolArgv(uri, inputs.pool, inputs.path)) await host.run(argv);
+      } catch (e) {
+        await host.run(virsh(uri, "pool-destroy", inputs.pool), { allowFailure: true });
+        await host.run(virsh(uri, "pool-undefine", inputs.pool), { allowFailure: true });
+        throw e;
+      }
+      return { id: inputs.pool, outs: { ...inputs } };
+    });
+  },
+
+  async read(id, props) {
+    const state = props as StoragePoolInputs;
+    return withHost(state.host, state.sshPrivateKey, async (host) =>
+      (await poolState(host, state.host.libvirtUri, state.pool)) === undefined ? { id: "", props: {} } : { id, props },
+    );
+  },
+
+  async update(_id, olds, news) {
+    return { outs: { ...olds, host: news.host, sshPrivateKey: news.sshPrivateKey } };
+  },
+
+  /**
+   * Stops and undefines the pool. Its folder is removed only when empty: the
+   * files in it (a volume kept with retainOnDelete) stay.
+   */
+  async delete(_id, props) {
+    const state = props as StoragePoolInputs;
+    const uri = state.host.libvirtUri;
+    await withHost(state.host, state.sshPrivateKey, async (host) => {
+      const s = await poolState(host, uri, state.pool);
+      if (s === undefined) return;
+      if (s === "running") await host.run(virsh(uri, "pool-destroy", state.pool));
+      await host.run(virsh(uri, "pool-undefine", state.pool));
+      await host.run(["rmdir", "--", state.path], { allowFailure: true });
+    });
+  },
+};

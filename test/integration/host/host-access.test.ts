@@ -1,0 +1,109 @@
+import { promises as fs } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { resolveHost } from "../../../components/host/connection";
+import { LocalHost } from "../../../components/host/local";
+import { SshHost } from "../../../components/host/ssh";
+import { HostAccess } from "../../../components/host/access";
+import { startGuestVm, GuestVm } from "../../support/guest-vm";
+
+// The same contract, checked on this machine and on a real SSH host (the
+// guest kit's dropbear, reached through a 127.0.0.1 forward).
+const NASTY = "a b'c\"d$(touch /tmp/pwned)`e`;f|g&h\\i";
+
+describe.each(["local", "ssh"] as const)("%s HostAccess", (kind) => {
+  let vm: GuestVm | undefined;
+  let host: HostAccess & { close?: () => Promise<void> };
+  let dir: string;
+
+  beforeAll(async () => {
+    if (kind === "local") {
+      host = new LocalHost();
+      dir = await fs.mkdtemp(path.join(os.tmpdir(), "nlt-host-"));
+    } else {
+      vm = await startGuestVm({ name: "nlt-host" });
+      const { spec, privateKey } = resolveHost(vm.hostConnection);
+      host = new SshHost(spec.ssh!, privateKey);
+      dir = (await host.run(["mktemp", "-d", "/tmp/nlt-host-XXXXXX"])).stdout.trim();
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await host?.close?.();
+    await vm?.stop();
+    if (kind === "local") await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it("passes every argument through unchanged, with no shell in between", async () => {
+    const r = await host.run(["printf", "%s\\n", NASTY, "", "x  y"]);
+    expect(r.stdout).toBe(`${NASTY}\n\nx  y\n`);
+    expect((await host.run(["ls", "/tmp/pwned"], { allowFailure: true })).exitCode).not.toBe(0);
+  });
+
+  it("returns a non-zero exit with allowFailure and throws without it", async () => {
+    const r = await host.run(["sh", "-c", "echo out; echo err >&2; exit 3"], {
+      allowFailure: true,
+    });
+    expect(r).toEqual({ exitCode: 3, stdout: "out\n", stderr: "err\n" });
+    await expect(host.run(["sh", "-c", "echo boom >&2; exit 4"])).rejects.toThrow(
+      `\`sh -c echo boom >&2; exit 4\` on ${host.label} exited with 4:\nboom`,
+    );
+  });
+
+  it("feeds standard input", async () => {
+    expect((await host.run(["cat"], { input: "line1\nline2\n" })).stdout).toBe("line1\nline2\n");
+  });
+
+  it("writes atomically, reads back, lists and removes files", async () => {
+    const file = path.posix.join(dir, "conf file.conf");
+    expect(await host.readFile(file)).toBeUndefined();
+    await host.writeFileAtomic(file, "options kvm_amd nested=1\n", 0o600);
+    expect(await host.readFile(file)).toBe("options kvm_amd nested=1\n");
+    expect((await host.run(["stat", "-c", "%a", file])).stdout.trim()).toBe("600");
+    await host.writeFileAtomic(file, "second\n");
+    expect(await host.readFile(file)).toBe("second\n");
+    // No temporary file is left beside it.
+    expect(await host.listDir(dir)).toEqual(["conf file.conf"]);
+    await host.removeFile(file);
+    await host.removeFile(file);
+    expect(await host.listDir(dir)).toEqual([]);
+    expect(await host.listDir(path.posix.join(dir, "missing"))).toEqual([]);
+  });
+
+  it("knows which programs are installed", async () => {
+    expect(await host.hasCommand("cat")).toBe(true);
+    expect(await host.hasCommand("no-such-program-nestlab")).toBe(false);
+  });
+});
+
+describe("SshHost failures", () => {
+  let vm: GuestVm;
+  beforeAll(async () => {
+    vm = await startGuestVm({ name: "nlt-host-fail" });
+  }, 180_000);
+  afterAll(() => vm?.stop());
+
+  it("refuses a host whose key does not match the pinned one, naming the fix", async () => {
+    const { spec, privateKey } = resolveHost({
+      ...vm.hostConnection,
+      ssh: {
+        ...vm.hostConnection.ssh!,
+        knownHosts: `[127.0.0.1]:${vm.sshPort} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB`,
+      },
+    });
+    const host = new SshHost(spec.ssh!, privateKey);
+    await expect(host.run(["true"])).rejects.toThrow(
+      /The host's SSH key does not match the one pinned in host.ssh.knownHosts/,
+    );
+    await host.close();
+  });
+
+  it("says nothing accepts SSH on a closed port", async () => {
+    const { spec } = resolveHost({ ssh: { host: "127.0.0.1", port: 1, connectTimeoutSeconds: 5 } });
+    const host = new SshHost(spec.ssh!, undefined);
+    await expect(host.run(["true"])).rejects.toThrow(
+      /Nothing accepts SSH at that address and port/,
+    );
+    await host.close();
+  });
+});
