@@ -83,9 +83,9 @@ export interface UpdatePlan {
 /** The changed properties of a domain, sorted into live, restart and replace (in a fixed order). */
 export function classifyUpdate(olds: Side, news: Side): UpdatePlan {
   const changed = (Object.keys(UPDATE_KINDS) as ClassifiedProperty[]).filter((p) => !isDeepStrictEqual(valueOf(olds, p), valueOf(news, p)));
-  // The XML is a consequence of the typed arguments: name it only when nothing typed explains the change.
-  const explained = changed.filter((p) => p !== "xml" && UPDATE_KINDS[p] !== "live");
-  const props = changed.filter((p) => p !== "xml" || explained.length === 0);
+  // The XML follows from the typed arguments: it is named only when none of them changed
+  // (then the renderer itself changed, or someone edited the domain by hand).
+  const props = changed.filter((p) => p !== "xml" || changed.length === 1);
   const pick = (kind: UpdateKind): ClassifiedProperty[] => props.filter((p) => UPDATE_KINDS[p] === kind);
   return { replace: pick("replace"), restart: pick("restart"), live: pick("live") };
 }

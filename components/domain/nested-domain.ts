@@ -297,7 +297,7 @@ export class NestedDomain extends pulumi.ComponentResource {
         maxVcpus: args.maxVcpus,
         topology: args.topology,
         cpu: args.cpu,
-        disks: pulumi.output(args.disks).apply((ds) => ds.map(diskInput)),
+        disks: diskInputs(args.disks),
         networks: args.networks,
         // The password travels as its own secret property; the rest of vnc stays readable.
         vnc: vnc && pulumi.unsecret(vnc.apply(({ password: _password, ...rest }) => rest)),
@@ -335,9 +335,22 @@ export class NestedDomain extends pulumi.ComponentResource {
 }
 
 /** Only a volume's pool and name go to the provider (a ConvertedVolume object carries much more). */
-function diskInput(d: pulumi.Unwrap<NestedDomainDiskArgs>): pulumi.Unwrap<NestedDomainDiskArgs> {
+function diskInputs(disks: NestedDomainArgs["disks"]): pulumi.Input<pulumi.Input<NestedDomainDiskArgs>[]> {
+  if (isEventual(disks)) return pulumi.output(disks).apply((ds) => ds.map((d) => pickDisk(d as NestedDomainDiskArgs)));
+  return disks.map((d) => (isEventual(d) ? pulumi.output(d).apply((x) => pickDisk(x as NestedDomainDiskArgs)) : pickDisk(d)));
+}
+
+function pickDisk(d: NestedDomainDiskArgs): NestedDomainDiskArgs {
   const { volume, ...rest } = d;
-  return volume ? { ...rest, volume: { pool: volume.pool, volumeName: volume.volumeName } } : rest;
+  if (volume === undefined) return rest;
+  const ref = isEventual(volume)
+    ? pulumi.output(volume).apply((v) => ({ pool: v.pool, volumeName: v.volumeName }))
+    : { pool: volume.pool, volumeName: volume.volumeName };
+  return { ...rest, volume: ref };
+}
+
+function isEventual(value: unknown): value is pulumi.Output<unknown> | Promise<unknown> {
+  return pulumi.Output.isInstance(value) || value instanceof Promise;
 }
 
 type NestedDomainResourceInputs = { [K in keyof Omit<DomainSpec, "disks">]: unknown } & {
@@ -383,13 +396,15 @@ class NestedDomainResource extends pulumi.dynamic.Resource {
 
 /** A copy of plain argument values with every Output or Promise replaced by UNKNOWN (validated later, in check). */
 function knownParts(value: unknown): unknown {
-  if (pulumi.Output.isInstance(value) || value instanceof Promise) return UNKNOWN;
+  if (isEventual(value)) return UNKNOWN;
   if (Array.isArray(value)) return value.map(knownParts);
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) if (k !== "host" && k !== "password") out[k] = knownParts(v);
     return out;
   }
+  // A resource (e.g. a ConvertedVolume as a disk's volume): its outputs are known later.
+  if (value !== null && typeof value === "object") return UNKNOWN;
   return value;
 }
 

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { XMLSerializer } from "@xmldom/xmldom";
-import { createHash } from "crypto";
+import { createHash, randomBytes } from "crypto";
 import { isDeepStrictEqual } from "util";
 import { InvalidArgumentError, PreconditionError } from "../core/errors";
 import { requireTools, virsh } from "../core/tools";
@@ -49,6 +49,9 @@ export interface DomainOutputs extends DomainInputs {
 const OUTPUT_ONLY = ["uuid", "state", "vncAddress", "serialAddress", "ipAddresses"] as const;
 
 export const provider: Required<pulumi.dynamic.ResourceProvider> = {
+  /** Nothing to configure: every call carries its host in its inputs. */
+  async configure(): Promise<void> {},
+
   async check(olds: Partial<DomainInputs>, news: DomainInputs): Promise<pulumi.dynamic.CheckResult> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const fail = (e: unknown): void => {
@@ -111,7 +114,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const uri = inputs.host.libvirtUri;
       const existing = await domainUuid(host, uri, inputs.domainName);
       if (existing) throw notOurs(inputs.domainName, existing, host.label);
-      await host.run(virsh(uri, "define", "/dev/stdin"), { input: definitionXml(xml, { vncPassword: inputs.vncPassword }) });
+      await withFile(host, inputs.host, definitionXml(xml, { vncPassword: inputs.vncPassword }), (file) => host.run(virsh(uri, "define", file)));
       const uuid = await domainUuid(host, uri, inputs.domainName);
       if (!uuid) throw new Error(`virsh define reported success but ${inputs.domainName} is not defined on ${host.label}`);
       try {
@@ -158,7 +161,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       await requireOwned(host, uri, id, olds);
       const plan = planBetween(olds, news);
       if (plan.restart.length > 0 || plan.live.length > 0) {
-        await host.run(virsh(uri, "define", "/dev/stdin"), { input: definitionXml(xml, { uuid: id, vncPassword: news.vncPassword }) });
+        await withFile(host, news.host, definitionXml(xml, { uuid: id, vncPassword: news.vncPassword }), (file) => host.run(virsh(uri, "define", file)));
       }
       const timeout = news.shutdownTimeoutSeconds ?? 60;
       const wantRunning = news.running ?? true;
@@ -269,10 +272,9 @@ async function preflight(host: HostAccess, inputs: DomainInputs, spec: ResolvedD
   }
   if (spec.cpu.mode !== "host-passthrough") {
     const cpuXml = cpuElementXml(renderDomainXml(spec));
-    const compare = await host.run([...virsh(uri, "hypervisor-cpu-compare", "--virttype", spec.domainType, "--error", "/dev/stdin")], {
-      input: cpuXml,
-      allowFailure: true,
-    });
+    const compare = await withFile(host, inputs.host, cpuXml, (file) =>
+      host.run(virsh(uri, "hypervisor-cpu-compare", "--virttype", spec.domainType, "--error", file), { allowFailure: true }),
+    );
     if (compare.exitCode !== 0) {
       const reason = compare.stderr.split("\n").filter((l) => l.startsWith("error:")).pop()?.replace(/^error:\s*/, "") ?? compare.stderr.trim();
       throw new InvalidArgumentError("cpu", { mode: spec.cpu.mode, model: spec.cpu.model, features: spec.cpu.features }, `a CPU this host can give a "${spec.domainType}" domain; libvirt says: ${reason}`);
@@ -504,15 +506,30 @@ function requireXml(i: DomainInputs): string {
 }
 
 function withoutKey<T extends object, K extends string>(o: T, key: K): Omit<T, K> {
-  const copy: Record<string, unknown> = { ...o };
+  const copy = { ...o } as Record<string, unknown>;
   delete copy[key];
   return copy as Omit<T, K>;
 }
 
 function withoutKeys<T extends object>(o: T, keys: readonly string[]): Partial<T> {
-  const copy: Record<string, unknown> = { ...o };
+  const copy = { ...o } as Record<string, unknown>;
   for (const k of keys) delete copy[k];
   return copy as Partial<T>;
+}
+
+/**
+ * Hands virsh a document through a private temporary file on the host
+ * (virsh reads files only, and the define document may hold the VNC
+ * password): mode 0600, removed afterwards whatever happens.
+ */
+async function withFile<T>(host: HostAccess, spec: HostSpec, content: string, body: (file: string) => Promise<T>): Promise<T> {
+  const name = `/tmp/nestlab-domain-${process.pid}-${randomBytes(6).toString("hex")}.xml`;
+  await host.writeFileAtomic(name, content, 0o600);
+  try {
+    return await body(`${spec.rootDir}${name}`);
+  } finally {
+    await host.removeFile(name);
+  }
 }
 
 function sleep(ms: number): Promise<void> {

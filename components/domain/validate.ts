@@ -121,7 +121,7 @@ export function validateCpuForDomainType(spec: { cpu: DomainSpec["cpu"] }, domai
       "cpu.mode",
       spec.cpu.mode,
       'a mode this host can give: it has no usable KVM, so the domain runs under TCG emulation (domain type "qemu"), which has no host CPU to pass through. ' +
-        'Use { mode: "custom", model: "qemu64" } (or another AMD model such as "EPYC"): TCG emulates SVM, so the guest can still run KVM',
+        'Use { mode: "custom", model: "qemu64" } (or another AMD model that `virsh domcapabilities` lists as usable): TCG emulates SVM, so the guest can still run KVM',
     );
   }
   const vmx = (spec.cpu.features ?? []).find((f) => f.name === "vmx" && (f.policy === "require" || f.policy === "force"));
@@ -129,7 +129,7 @@ export function validateCpuForDomainType(spec: { cpu: DomainSpec["cpu"] }, domai
     throw new InvalidArgumentError(
       "cpu.features",
       vmx,
-      'features TCG can emulate: it emulates AMD SVM, not Intel VMX. Require "svm" with an AMD or generic model (e.g. "qemu64", "EPYC")',
+      'features TCG can emulate: it emulates AMD SVM, not Intel VMX. Require "svm" with an AMD or generic model (e.g. "qemu64")',
     );
   }
 }

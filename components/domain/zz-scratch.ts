@@ -1,10 +1,15 @@
+import { writeFileSync } from "fs";
+import { execFileSync } from "child_process";
+import { FIXTURE_SPECS } from "../../test/unit/domain/fixture-specs";
 import { resolveDomainSpec } from "./resolve";
 import { renderDomainXml } from "./render";
-const spec = resolveDomainSpec({
-  domainName: process.argv[2] ?? "nlt-domain-x", memoryMiB: 256, maxMemoryMiB: 512, vcpus: 1, maxVcpus: 2, topology: {sockets: 1, cores: 2, threads: 1},
-  cpu: { mode: (process.argv[3] as any) ?? "custom", model: process.argv[3] && process.argv[3] !== "custom" ? undefined : "qemu64" },
-  disks: [{ path: "/tmp/nlt-domain-explore/disk.qcow2" }, {path: "/tmp/nlt-domain-explore/disk.qcow2", bus: "sata"}, {path: "/tmp/nlt-domain-explore/disk.qcow2", bus: "ide", readonly: true, device: "cdrom"}],
-  networks: [{ user: { forwards: [{ hostPort: 47022, guestPort: 22 }] } }, { network: "default" }],
-  vnc: {}, serial: { type: "tcp", port: 47001 }, owner: "p/s/n",
-}, { domainType: "qemu", hostVendor: "amd" }, false);
-process.stdout.write(renderDomainXml(spec));
+for (const [name, f] of Object.entries(FIXTURE_SPECS)) {
+  const xml = renderDomainXml(resolveDomainSpec(f.spec, f.facts, f.vncPasswordSet));
+  writeFileSync(`/tmp/nlt-domain-explore/${name}.xml`, xml);
+  const v = (...a: string[]) => execFileSync("virsh", ["-q", "-c", "qemu:///system", ...a], { encoding: "utf8" });
+  v("define", `/tmp/nlt-domain-explore/${name}.xml`);
+  const dump = v("dumpxml", "--inactive", f.spec.domainName);
+  v("undefine", f.spec.domainName);
+  writeFileSync(`test/unit/domain/fixtures/${name}.inactive.xml`, dump);
+  console.log(name, "ok");
+}

@@ -206,8 +206,11 @@ make_lab() {
     chmod 0600 "$lab/etc/libvirt/qemu/$name.xml"
   done
   printf 'NESTLAB-STANDIN-DELTA key=%s machines=%s\n' "$key" "${LAB_MACHINES[*]}" >"$lab/etc/nestlab/standin-delta"
-  tar --numeric-owner --owner=0 --group=0 -C "$lab" -cf "$work/lab.tar" .
-  ls -lR "$lab"
+  # Only the new files and their own folders: the folders above them keep
+  # the owners and modes the packages gave them.
+  (cd "$lab" && find ."$LAB_DIR" etc/libvirt/qemu/*.xml etc/nestlab | LC_ALL=C sort) >"$work/lab.list"
+  tar --numeric-owner --owner=0 --group=0 --no-recursion -C "$lab" -cf "$work/lab.tar" -T "$work/lab.list"
+  tar -tvf "$work/lab.tar"
 }
 
 # The base disk: MBR, /boot XFS on partition 1, LVM on partition 2 (VG rhel,

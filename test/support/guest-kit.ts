@@ -129,7 +129,11 @@ export async function readGuestKit(dir: string): Promise<GuestKit> {
 }
 
 /** The known_hosts line that pins the kit guest's host key at 127.0.0.1:port (or host:port). */
-export function knownHostsLine(kit: Pick<GuestKit, "hostPublicKey">, port: number, host = "127.0.0.1"): string {
+export function knownHostsLine(
+  kit: Pick<GuestKit, "hostPublicKey">,
+  port: number,
+  host = "127.0.0.1",
+): string {
   const name = port === 22 ? host : `[${host}]:${port}`;
   return `${name} ${kit.hostPublicKey}`;
 }
@@ -139,7 +143,10 @@ export function knownHostsLine(kit: Pick<GuestKit, "hostPublicKey">, port: numbe
  * `NESTLAB-GUEST-READY svm=yes vmx=no kvm=kvm_amd nested=1 ssh=22`;
  * undefined when `text` holds none. With several, the last one counts.
  */
-export function parseReadyLine(text: string, marker = "NESTLAB-GUEST-READY"): GuestReadyLine | undefined {
+export function parseReadyLine(
+  text: string,
+  marker = "NESTLAB-GUEST-READY",
+): GuestReadyLine | undefined {
   const lines = text.split(/\r?\n/).filter((l) => l.startsWith(`${marker} `));
   const line = lines[lines.length - 1];
   if (line === undefined) return undefined;

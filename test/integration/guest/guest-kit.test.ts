@@ -14,6 +14,9 @@ const NESTED = "/sys/module/kvm_amd/parameters/nested";
 const BUILD_MS = 10 * 60 * 1000;
 const BOOT_MS = 180_000;
 
+// Each command over SSH takes 0.3 to 1 s under TCG (more while other tests load the CPU).
+jest.setTimeout(90_000);
+
 let kit: GuestKit;
 let vm: GuestVm;
 let scratch: string;
@@ -74,7 +77,13 @@ describe("the kit on disk", () => {
     expect(kit.kernelVersion).toMatch(/^6\.1\.0-\d+-amd64$/);
     const pkgNames = kit.packages.map((p) => p.slice(0, p.indexOf("=")));
     expect(pkgNames).toEqual(
-      expect.arrayContaining([`linux-image-${kit.kernelVersion}`, "busybox-static", "dash", "dropbear-bin", "kmod"]),
+      expect.arrayContaining([
+        `linux-image-${kit.kernelVersion}`,
+        "busybox-static",
+        "dash",
+        "dropbear-bin",
+        "kmod",
+      ]),
     );
     expect(kit.modules).toEqual(
       expect.arrayContaining([
@@ -93,16 +102,24 @@ describe("the kit on disk", () => {
     const bin = path.join(scratch, "bin");
     const cache = path.join(scratch, "cache");
     await fs.mkdir(bin, { recursive: true });
-    await fs.writeFile(path.join(bin, "apt-get"), "#!/bin/sh\necho 'E: simulated mirror failure' >&2\nexit 100\n", {
-      mode: 0o755,
-    });
+    await fs.writeFile(
+      path.join(bin, "apt-get"),
+      "#!/bin/sh\necho 'E: simulated mirror failure' >&2\nexit 100\n",
+      {
+        mode: 0o755,
+      },
+    );
     const r = await spawnCollect(["bash", BUILD_SCRIPT], {
       env: { PATH: `${bin}:${process.env.PATH}`, NESTLAB_CACHE: cache },
     });
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toBe("");
-    expect(r.stderr).toMatch(/guest-kit: error: step "download" failed \(fetch_debs\); last lines:\n {2}E: simulated mirror failure\n$/);
-    const left = (await fs.readdir(cache)).filter((n) => n.startsWith("guest-kit-") || n.startsWith(".guest-kit-build"));
+    expect(r.stderr).toMatch(
+      /guest-kit: error: step "download" failed \(fetch_debs\); last lines:\n {2}E: simulated mirror failure\n$/,
+    );
+    const left = (await fs.readdir(cache)).filter(
+      (n) => n.startsWith("guest-kit-") || n.startsWith(".guest-kit-build"),
+    );
     expect(left.filter((n) => n !== "guest-kit-resolved")).toEqual([]);
   }, 60_000);
 });
@@ -110,7 +127,9 @@ describe("the kit on disk", () => {
 describe("a booted kit guest (qemu64,+svm under TCG)", () => {
   test("prints the ready line with svm, kvm_amd loaded and nested=1", () => {
     expect(vm.ready).toEqual({ svm: true, vmx: false, kvm: "kvm_amd", nested: "1", sshPort: 22 });
-    expect(vm.serialLog()).toContain("NESTLAB-GUEST-READY svm=yes vmx=no kvm=kvm_amd nested=1 ssh=22\r\n");
+    expect(vm.serialLog()).toContain(
+      "NESTLAB-GUEST-READY svm=yes vmx=no kvm=kvm_amd nested=1 ssh=22\r\n",
+    );
   });
 
   test("runs the kit's kernel, and SSH logs in as root with the kit's key", async () => {
@@ -121,18 +140,24 @@ describe("a booted kit guest (qemu64,+svm under TCG)", () => {
     const otherKey = kit.hostPublicKey.replace(/AAAA(\S{8})/, "AAAAAAAAAAAA");
     const knownHosts = path.join(scratch, "wrong_known_hosts");
     await fs.writeFile(knownHosts, `[127.0.0.1]:${vm.sshPort} ${otherKey}\n`);
-    const r = await spawnCollect(guestSshArgv(kit.sshPrivateKeyFile, knownHosts, vm.sshPort, ["true"]));
+    const r = await spawnCollect(
+      guestSshArgv(kit.sshPrivateKeyFile, knownHosts, vm.sshPort, ["true"]),
+    );
     expect(r.exitCode).toBe(255);
     expect(r.stderr).toMatch(/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key verification failed/);
   });
 
   test("shows svm in /proc/cpuinfo", async () => {
     expect(await sh("grep -cw svm /proc/cpuinfo")).toBe("1\n");
-    expect((await vm.run(["grep", "-cw", "vmx", "/proc/cpuinfo"], { allowFailure: true })).stdout).toBe("0\n");
+    expect(
+      (await vm.run(["grep", "-cw", "vmx", "/proc/cpuinfo"], { allowFailure: true })).stdout,
+    ).toBe("0\n");
   });
 
   test("modprobe and rmmod are kmod's, and /bin/sh is dash", async () => {
-    expect(await sh("for f in modprobe rmmod sh; do readlink /usr/bin/$f; done")).toBe("kmod\nkmod\ndash\n");
+    expect(await sh("for f in modprobe rmmod sh; do readlink /usr/bin/$f; done")).toBe(
+      "kmod\nkmod\ndash\n",
+    );
     expect(await sh("command -v modprobe")).toBe("/usr/sbin/modprobe\n");
   });
 
@@ -148,7 +173,9 @@ describe("a booted kit guest (qemu64,+svm under TCG)", () => {
   test("refuses to unload kvm_amd while kvm-holder holds /dev/kvm, and the value stays; after kill it unloads", async () => {
     await reload("nested=1");
     const held = await vm.run([kit.kvmHolder, "--daemon"]);
-    const match = /^kvm-holder: guest ran: out 0x10 = 5, hlt; holding \/dev\/kvm pid=(\d+)\n$/.exec(held.stdout);
+    const match = /^kvm-holder: guest ran: out 0x10 = 5, hlt; holding \/dev\/kvm pid=(\d+)\n$/.exec(
+      held.stdout,
+    );
     expect(match).not.toBeNull();
     const pid = match![1];
     try {
@@ -156,7 +183,11 @@ describe("a booted kit guest (qemu64,+svm under TCG)", () => {
         "/dev/kvm\n/dev/null\n/dev/null\n/dev/null\nanon_inode:kvm-vcpu:0\nanon_inode:kvm-vm\n",
       );
       const refused = await vm.run(["rmmod", "kvm_amd"], { allowFailure: true });
-      expect(refused).toEqual({ exitCode: 1, stdout: "", stderr: "rmmod: ERROR: Module kvm_amd is in use\n" });
+      expect(refused).toEqual({
+        exitCode: 1,
+        stdout: "",
+        stderr: "rmmod: ERROR: Module kvm_amd is in use\n",
+      });
       expect(await nestedValue()).toBe("1\n");
       // /dev/kvm and the VM each hold a reference on the module.
       expect(await sh("cut -d' ' -f1,3 /proc/modules | grep '^kvm_amd '")).toBe("kvm_amd 2\n");
@@ -171,7 +202,9 @@ describe("a booted kit guest (qemu64,+svm under TCG)", () => {
   });
 
   test("honours `options kvm_amd nested=0` in /etc/modprobe.d on reload; the modprobe command line overrides it", async () => {
-    await vm.run(["sh", "-c", "cat > /etc/modprobe.d/nlt-kvm.conf"], { input: "options kvm_amd nested=0\n" });
+    await vm.run(["sh", "-c", "cat > /etc/modprobe.d/nlt-kvm.conf"], {
+      input: "options kvm_amd nested=0\n",
+    });
     try {
       await reload();
       expect(await nestedValue()).toBe("0\n");
@@ -206,13 +239,24 @@ describe("other CPU models and boot switches", () => {
   test(
     "under EPYC with nestlab.kvm=0 the guest sees svm, leaves kvm_amd unloaded, and loads it on demand",
     async () => {
-      const epyc = await startGuestVm({ cpu: "EPYC", kernelArgs: "nestlab.kvm=0", name: "nlt-guestkit-epyc" });
+      const epyc = await startGuestVm({
+        cpu: "EPYC",
+        kernelArgs: "nestlab.kvm=0",
+        name: "nlt-guestkit-epyc",
+      });
       try {
-        expect(epyc.ready).toEqual({ svm: true, vmx: false, kvm: "none", nested: undefined, sshPort: 22 });
+        expect(epyc.ready).toEqual({
+          svm: true,
+          vmx: false,
+          kvm: "none",
+          nested: undefined,
+          sshPort: 22,
+        });
         const r = await epyc.run([
           "sh",
           "-c",
-          "grep -cw svm /proc/cpuinfo; test -e /sys/module/kvm_amd || echo unloaded; modprobe kvm_amd && cat " + NESTED,
+          "grep -cw svm /proc/cpuinfo; test -e /sys/module/kvm_amd || echo unloaded; modprobe kvm_amd && cat " +
+            NESTED,
         ]);
         expect(r.stdout).toBe("1\nunloaded\n1\n");
       } finally {
@@ -227,7 +271,13 @@ describe("other CPU models and boot switches", () => {
     async () => {
       const plain = await startGuestVm({ cpu: "qemu64,-svm", name: "nlt-guestkit-nosvm" });
       try {
-        expect(plain.ready).toEqual({ svm: false, vmx: false, kvm: "none", nested: undefined, sshPort: 22 });
+        expect(plain.ready).toEqual({
+          svm: false,
+          vmx: false,
+          kvm: "none",
+          nested: undefined,
+          sshPort: 22,
+        });
         const r = await plain.run(["modprobe", "kvm_amd"], { allowFailure: true });
         expect(r.exitCode).toBe(1);
         expect(r.stderr).toBe(

@@ -64,9 +64,9 @@ describe("parseKvmHolders", () => {
 describe("qemuGuestName", () => {
   test.each([
     ["libvirt's -name", "/usr/bin/qemu-system-x86_64\0-name\0guest=classroom,debug-threads=on\0-S\0", "classroom"],
-    ["plain -name", "qemu-kvm\0-m\0004096\0-name\0jiaoshiji\0-vnc\0:20\0", "jiaoshiji"],
+    ["plain -name", "qemu-kvm\0-m\x004096\0-name\0jiaoshiji\0-vnc\0:20\0", "jiaoshiji"],
     ["a comma doubled in the name", "qemu\0-name\0guest=a,,b,debug-threads=on\0", "a,b"],
-    ["no -name", "qemu-kvm\0-m\0004096\0-drive\0file=jiaoshiji.qcow2\0", undefined],
+    ["no -name", "qemu-kvm\0-m\x004096\0-drive\0file=jiaoshiji.qcow2\0", undefined],
     ["-name last", "qemu\0-name\0", undefined],
   ])("%s", (_name, cmdline, expected) => expect(qemuGuestName(cmdline)).toBe(expected));
 });

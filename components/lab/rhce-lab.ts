@@ -1,0 +1,159 @@
+import * as pulumi from "@pulumi/pulumi";
+import { NestedDomain, NestedDomainArgs } from "../domain/nested-domain";
+import { HostConnection } from "../host/connection";
+import { NestedVirtualization } from "../nested/nested-virtualization";
+import { ConvertedVolume } from "../volume/converted-volume";
+import { HostNestedMode, HOST_NESTED_MODES } from "./config";
+import { InvalidArgumentError } from "../core/errors";
+
+/** The classroom host ("jiaoshiji"): the seed's qemu-kvm line, as typed settings. */
+export interface ClassroomArgs {
+  /** @default "jiaoshiji" */
+  readonly domainName?: pulumi.Input<string>;
+  /** @default 8096 (the seed's `-m 8096`) */
+  readonly memoryMiB?: pulumi.Input<number>;
+  /** @default 4 (the seed's `-smp 4`) */
+  readonly vcpus?: pulumi.Input<number>;
+  /** @default - one socket per vCPU, as the seed's `sockets=4,cores=1,threads=1` */
+  readonly topology?: NestedDomainArgs["topology"];
+  /**
+   * The guest CPU; the virtualization feature (vmx or svm) is added to match the host.
+   * @default { mode: "host-model" }
+   */
+  readonly cpu?: NestedDomainArgs["cpu"];
+  /** @default - chosen from the host: "kvm" with kvm_intel/kvm_amd, else "qemu" (TCG) */
+  readonly domainType?: NestedDomainArgs["domainType"];
+  /** The disk bus: "virtio", or "sata"/"ide" for images without virtio drivers. @default "virtio" */
+  readonly diskBus?: pulumi.Input<"virtio" | "sata" | "ide">;
+  /** @default { listen: "127.0.0.1", display: 20 } (the seed's `-vnc :20`, on loopback) */
+  readonly vnc?: NestedDomainArgs["vnc"];
+  /** @default { type: "tcp", host: "127.0.0.1", port: 4444 } (the seed's `-serial tcp::4444`, on loopback) */
+  readonly serial?: NestedDomainArgs["serial"];
+  /**
+   * Forward 127.0.0.1:sshPort on the libvirt host to the classroom host's SSH
+   * (QEMU user-mode networking), the way in that needs no bridge.
+   * @default - no forward
+   */
+  readonly sshPort?: pulumi.Input<number>;
+  /** More NICs: a libvirt network or a host bridge (the seed's bridge). @default [] */
+  readonly networks?: NestedDomainArgs["networks"];
+  /** @default true */
+  readonly running?: pulumi.Input<boolean>;
+}
+
+export interface RhceLabArgs {
+  /** The libvirt host. @default - this machine, qemu:///system */
+  readonly host?: pulumi.Input<HostConnection>;
+  /** The image on the host: the top .vmdk of the VMware chain, an .ova, qcow2 or raw. */
+  readonly source: pulumi.Input<string>;
+  /** The storage pool for the converted volume. */
+  readonly pool: pulumi.Input<string>;
+  /**
+   * Create the pool as a directory pool at this path (and remove it on destroy).
+   * @default - the pool exists already
+   */
+  readonly poolPath?: pulumi.Input<string>;
+  /** @default "<classroom.domainName>.qcow2" */
+  readonly volumeName?: pulumi.Input<string>;
+  /**
+   * The host's KVM nested setting: "enable" (now and after reboot), "persist",
+   * "check", "disable", or "skip" on a host without KVM, where the classroom
+   * host runs under TCG and needs no host setting.
+   * @default "enable"
+   */
+  readonly hostNested?: HostNestedMode;
+  /** @default - the seed's classroom host */
+  readonly classroom?: ClassroomArgs;
+}
+
+/**
+ * The RHCE classroom lab: the host's nested setting, the VMware image
+ * converted into a volume, and the classroom host that runs the lab machines
+ * (classroom, server, desktop) under KVM inside itself.
+ */
+export class RhceLab extends pulumi.ComponentResource {
+  readonly nested?: NestedVirtualization;
+  readonly volume: ConvertedVolume;
+  readonly classroom: NestedDomain;
+  /** Where the classroom host's VNC server listens, e.g. "127.0.0.1:5920". */
+  readonly vncAddress: pulumi.Output<string | null>;
+  /** Where its serial console listens, e.g. "127.0.0.1:4444". */
+  readonly serialAddress: pulumi.Output<string | null>;
+  /** "127.0.0.1:<sshPort>" when a forward was asked for, else null. */
+  readonly sshAddress: pulumi.Output<string | null>;
+
+  constructor(name: string, args: RhceLabArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nestlab:lab:RhceLab", name, {}, opts);
+    const hostNested = args.hostNested ?? "enable";
+    if (!HOST_NESTED_MODES.includes(hostNested)) {
+      const e = new InvalidArgumentError("hostNested", hostNested, HOST_NESTED_MODES.join(", "));
+      throw new pulumi.ResourceError(e.message, this);
+    }
+    const c = args.classroom ?? {};
+    const domainName = pulumi.output(c.domainName ?? "jiaoshiji");
+
+    if (hostNested !== "skip") {
+      this.nested = new NestedVirtualization(
+        `${name}-nested`,
+        { host: args.host, mode: hostNested },
+        { parent: this },
+      );
+    }
+    this.volume = new ConvertedVolume(
+      `${name}-disk`,
+      {
+        host: args.host,
+        source: args.source,
+        pool: args.pool,
+        volumeName: args.volumeName ?? pulumi.interpolate`${domainName}.qcow2`,
+        createPool: args.poolPath === undefined ? undefined : { path: args.poolPath },
+      },
+      { parent: this },
+    );
+    const sshForward =
+      c.sshPort === undefined
+        ? []
+        : [
+            {
+              user: {
+                forwards: [{ hostPort: c.sshPort, guestPort: 22, hostAddress: "127.0.0.1" }],
+              },
+            },
+          ];
+    this.classroom = new NestedDomain(
+      `${name}-classroom`,
+      {
+        host: args.host,
+        domainName,
+        domainType: c.domainType,
+        hostVendor: this.nested?.vendor,
+        memoryMiB: c.memoryMiB ?? 8096,
+        vcpus: c.vcpus ?? 4,
+        topology: c.topology,
+        cpu: c.cpu ?? { mode: "host-model" },
+        disks: [
+          {
+            volume: { pool: this.volume.pool, volumeName: this.volume.volumeName },
+            bus: c.diskBus ?? "virtio",
+          },
+        ],
+        networks: pulumi.output(c.networks ?? []).apply((extra) => [...sshForward, ...extra]),
+        vnc: c.vnc ?? { listen: "127.0.0.1", display: 20 },
+        serial: c.serial ?? { type: "tcp", host: "127.0.0.1", port: 4444 },
+        running: c.running,
+      },
+      // The host's nested setting first: a domain started before it would hold
+      // /dev/kvm and make the module reload impossible.
+      { parent: this, dependsOn: this.nested ? [this.nested] : [] },
+    );
+    this.vncAddress = this.classroom.vncAddress;
+    this.serialAddress = this.classroom.serialAddress;
+    this.sshAddress =
+      c.sshPort === undefined ? pulumi.output(null) : pulumi.interpolate`127.0.0.1:${c.sshPort}`;
+    this.registerOutputs({
+      vncAddress: this.vncAddress,
+      serialAddress: this.serialAddress,
+      sshAddress: this.sshAddress,
+    });
+  }
+}

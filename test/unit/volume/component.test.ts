@@ -1,0 +1,118 @@
+import * as pulumi from "@pulumi/pulumi";
+
+interface Registered {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  parent?: string;
+}
+
+const registered: Registered[] = [];
+
+pulumi.runtime.setMocks(
+  {
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
+      const state =
+        args.type === "pulumi-nodejs:dynamic/nestlab:ConvertedVolume"
+          ? {
+              ...args.inputs,
+              volumeName: "classroom.qcow2",
+              path: "/pool/classroom.qcow2",
+              format: "qcow2",
+              virtualSizeBytes: 4294967296,
+              allocatedBytes: 1310720000,
+              chain: [],
+            }
+          : args.inputs;
+      return { id: `${args.name}-id`, state };
+    },
+    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+  },
+  "nestlab",
+  "test",
+  false,
+);
+
+// Imported after setMocks, as the Pulumi docs require.
+import { ConvertedVolume } from "../../../components/volume";
+
+function value<T>(o: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => o.apply(resolve));
+}
+
+function shown(): { type: string; name: string; inputs: Record<string, unknown>; hasProvider: boolean }[] {
+  return registered.map((r) => {
+    const { __provider, ...inputs } = r.inputs;
+    return { type: r.type, name: r.name, inputs, hasProvider: typeof __provider === "string" };
+  });
+}
+
+beforeEach(() => {
+  registered.length = 0;
+});
+
+describe("ConvertedVolume", () => {
+  test("registers the component and one dynamic resource named after it, with the arguments as given", async () => {
+    const volume = new ConvertedVolume("classroom", {
+      source: "/srv/vmware/RHEL7_Server-000002.vmdk",
+      pool: "default",
+      clusterSizeKiB: 2048,
+    });
+    expect(await value(volume.path)).toBe("/pool/classroom.qcow2");
+    expect(await value(volume.format)).toBe("qcow2");
+    expect(shown()).toEqual([
+      { type: "nestlab:volume:ConvertedVolume", name: "classroom", inputs: {}, hasProvider: false },
+      {
+        type: "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",
+        name: "classroom",
+        hasProvider: true,
+        inputs: {
+          host: { libvirtUri: "qemu:///system", rootDir: "" },
+          resourceName: "classroom",
+          source: "/srv/vmware/RHEL7_Server-000002.vmdk",
+          pool: "default",
+          clusterSizeKiB: 2048,
+        },
+      },
+    ]);
+  });
+
+  test("creates the pool as its own child <name>-pool when asked", async () => {
+    const volume = new ConvertedVolume("classroom", {
+      source: "/srv/vmware/base.vmdk",
+      pool: "nlt-lab",
+      volumeName: "jiaoshiji.qcow2",
+      mode: "base",
+      createPool: { path: "/var/lib/libvirt/images/lab" },
+    });
+    await value(volume.path);
+    expect(shown().map((r) => [r.type, r.name, r.inputs])).toEqual([
+      ["nestlab:volume:ConvertedVolume", "classroom", {}],
+      [
+        "pulumi-nodejs:dynamic/nestlab:StoragePool",
+        "classroom-pool",
+        { host: { libvirtUri: "qemu:///system", rootDir: "" }, pool: "nlt-lab", path: "/var/lib/libvirt/images/lab" },
+      ],
+      [
+        "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",
+        "classroom",
+        {
+          host: { libvirtUri: "qemu:///system", rootDir: "" },
+          resourceName: "classroom",
+          source: "/srv/vmware/base.vmdk",
+          pool: "nlt-lab",
+          volumeName: "jiaoshiji.qcow2",
+          mode: "base",
+        },
+      ],
+    ]);
+  });
+
+  test("refuses a bad argument before registering any child", () => {
+    expect(() => new ConvertedVolume("bad", { source: "relative.vmdk", pool: "default" })).toThrow(
+      'source: "relative.vmdk" is not valid; expected the absolute path of a .vmdk, .ova, qcow2 or raw image on the libvirt host.',
+    );
+    expect(registered.map((r) => r.type)).toEqual(["nestlab:volume:ConvertedVolume"]);
+  });
+});
