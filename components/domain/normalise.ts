@@ -19,6 +19,7 @@ const ADDED_ELEMENTS = [
   "uuid",
   "resource",
   "seclabel",
+  "os/boot",
   "devices/emulator",
   "devices/controller",
   "devices/*/address",

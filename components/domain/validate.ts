@@ -159,6 +159,9 @@ function validateDisks(spec: DomainSpec): void {
     oneOf(`${arg}.device`, d.device, ["disk", "cdrom"], true);
     oneOf(`${arg}.format`, d.format, ["qcow2", "raw"], true);
     optionalBoolean(`${arg}.readonly`, d.readonly);
+    if (d.readonly === true && d.bus === "sata" && (d.device ?? "disk") === "disk") {
+      throw new InvalidArgumentError(`${arg}.readonly`, true, 'false for a SATA disk (libvirt refuses read-only SATA disks; use bus "virtio" or "ide", or device "cdrom")');
+    }
     const bus = isUnknown(d.bus) ? "virtio" : (d.bus ?? "virtio");
     perBus[bus] = (perBus[bus] ?? 0) + 1;
     const limit = bus === "ide" ? 4 : 26;

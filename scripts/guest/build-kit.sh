@@ -348,8 +348,8 @@ step manifest manifest
 
 mv "$kit" "$kit_dir"
 log "guest kit ready in $kit_dir ($(($(date +%s) - started)) s)"
-# Kits of older inputs: removed once nobody has built them for an hour (a test
-# that already holds such a path still has time to boot from it).
+# Kits for other inputs, built more than an hour ago, go (a test that got
+# such a path just before still has time to boot from it).
 find "$NESTLAB_CACHE" -mindepth 1 -maxdepth 1 -type d -name 'guest-kit-*' \
   ! -name "guest-kit-$key" ! -name guest-kit-resolved -mmin +60 -exec rm -rf {} + 2>/dev/null || true
 find "$resolved_dir" -mindepth 1 -maxdepth 1 -type f -mtime +7 -delete 2>/dev/null || true

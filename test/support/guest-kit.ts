@@ -128,6 +128,28 @@ export async function readGuestKit(dir: string): Promise<GuestKit> {
   };
 }
 
+/**
+ * Copies the kernel and the initramfs into `destDir` (created 0755, files
+ * 0644): for a hypervisor that runs as another user, such as libvirt's QEMU as
+ * libvirt-qemu, which cannot enter root's home where the cache lives.
+ */
+export async function copyBootFiles(
+  kit: Pick<GuestKit, "kernel" | "initrd">,
+  destDir: string,
+): Promise<{ kernel: string; initrd: string }> {
+  await fs.mkdir(destDir, { recursive: true, mode: 0o755 });
+  const kernel = path.join(destDir, path.basename(kit.kernel));
+  const initrd = path.join(destDir, path.basename(kit.initrd));
+  for (const [from, to] of [
+    [kit.kernel, kernel],
+    [kit.initrd, initrd],
+  ]) {
+    await fs.copyFile(from, to);
+    await fs.chmod(to, 0o644);
+  }
+  return { kernel, initrd };
+}
+
 /** The known_hosts line that pins the kit guest's host key at 127.0.0.1:port (or host:port). */
 export function knownHostsLine(
   kit: Pick<GuestKit, "hostPublicKey">,

@@ -47,9 +47,9 @@ describe("normaliseDomainXml", () => {
     expect(have.cpu).toEqual({ mode: "custom", model: "qemu64", features: [] });
     expect(have.disks.map((d) => d.path)).toEqual([
       "/var/lib/nestlab-fixture/jiaoshiji.qcow2",
-      "/tmp/extra.img",
       "/var/lib/nestlab-fixture/data.qcow2",
       "/var/lib/nestlab-fixture/rhel7.iso",
+      "/tmp/extra.img",
     ]);
   });
 
