@@ -319,13 +319,17 @@ export function parseFragment(argument: string, xml: unknown): Element {
   const allowed = 'one well-formed XML element, e.g. "<watchdog model=\'i6300esb\'/>"';
   if (typeof xml !== "string") throw new InvalidArgumentError(argument, xml, allowed);
   let bad: string | undefined;
-  const doc = new DOMParser({
-    onError: (level, msg) => {
-      if (level !== "warning") bad ??= msg;
-    },
-  }).parseFromString(xml, "text/xml");
-  if (bad !== undefined || !doc.documentElement) throw new InvalidArgumentError(argument, xml, allowed);
-  return doc.documentElement;
+  try {
+    const doc = new DOMParser({
+      onError: (level, msg) => {
+        if (level !== "warning") bad ??= msg;
+      },
+    }).parseFromString(xml, "text/xml");
+    if (bad === undefined && doc.documentElement) return doc.documentElement;
+  } catch {
+    // xmldom throws on fatal errors: the same answer as an error report.
+  }
+  throw new InvalidArgumentError(argument, xml, allowed);
 }
 
 function validatePortsDistinct(spec: DomainSpec): void {

@@ -37,12 +37,17 @@ export function docOf(node: Node): Document {
 /** Parses a document, throwing with the parser's message when it is not well formed. */
 export function parseXml(xml: string, what = "domain XML"): Document {
   let problem: string | undefined;
-  const doc = new DOMParser({
-    onError: (level, message) => {
-      if (level !== "warning") problem ??= message;
-    },
-  }).parseFromString(xml, "text/xml");
-  if (problem !== undefined || !doc.documentElement) throw new Error(`The ${what} is not well formed: ${problem ?? "no root element"}`);
+  let doc: Document | undefined;
+  try {
+    doc = new DOMParser({
+      onError: (level, message) => {
+        if (level !== "warning") problem ??= message;
+      },
+    }).parseFromString(xml, "text/xml");
+  } catch (e) {
+    problem ??= (e as Error).message;
+  }
+  if (problem !== undefined || !doc?.documentElement) throw new Error(`The ${what} is not well formed: ${problem ?? "no root element"}`);
   return doc;
 }
 

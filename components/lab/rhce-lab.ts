@@ -5,6 +5,8 @@ import { NestedVirtualization } from "../nested/nested-virtualization";
 import { ConvertedVolume } from "../volume/converted-volume";
 import { HostNestedMode, HOST_NESTED_MODES } from "./config";
 import { InvalidArgumentError } from "../core/errors";
+import { LabMachine } from "./lab-machine";
+import { RHCE_LAB_MACHINES, validateLabMachines } from "./lab-machines";
 
 /** The classroom host ("jiaoshiji"): the seed's qemu-kvm line, as typed settings. */
 export interface ClassroomArgs {
@@ -41,6 +43,21 @@ export interface ClassroomArgs {
   readonly running?: pulumi.Input<boolean>;
 }
 
+/** How the stack reaches the classroom host to start the lab machines inside it. */
+export interface LabMachinesArgs {
+  /**
+   * The machines' libvirt names inside the classroom host.
+   * @default ["classroom", "server", "desktop"]
+   */
+  readonly names?: readonly string[];
+  /** The classroom host's root SSH key (a secret). */
+  readonly sshPrivateKey: pulumi.Input<string>;
+  /** The classroom host's public host key ("ssh-ed25519 AAAA…"), pinned. */
+  readonly sshHostPublicKey: pulumi.Input<string>;
+  /** @default 300 */
+  readonly bootTimeoutSeconds?: pulumi.Input<number>;
+}
+
 export interface RhceLabArgs {
   /** The libvirt host. @default - this machine, qemu:///system */
   readonly host?: pulumi.Input<HostConnection>;
@@ -64,6 +81,12 @@ export interface RhceLabArgs {
   readonly hostNested?: HostNestedMode;
   /** @default - the seed's classroom host */
   readonly classroom?: ClassroomArgs;
+  /**
+   * Start the lab machines inside the classroom host (through its SSH
+   * forward, `classroom.sshPort`), as `rht-vmctl start` would.
+   * @default - not started by the stack
+   */
+  readonly labMachines?: LabMachinesArgs;
 }
 
 /**
@@ -81,15 +104,18 @@ export class RhceLab extends pulumi.ComponentResource {
   readonly serialAddress: pulumi.Output<string | null>;
   /** "127.0.0.1:<sshPort>" when a forward was asked for, else null. */
   readonly sshAddress: pulumi.Output<string | null>;
+  /** The lab machines inside the classroom host, by name. */
+  readonly labMachines: Readonly<Record<string, LabMachine>> = {};
 
   constructor(name: string, args: RhceLabArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:lab:RhceLab", name, {}, opts);
     const hostNested = args.hostNested ?? "enable";
     if (!HOST_NESTED_MODES.includes(hostNested)) {
       const e = new InvalidArgumentError("hostNested", hostNested, HOST_NESTED_MODES.join(", "));
-      throw new pulumi.ResourceError(e.message, this);
+      throw new pulumi.ResourceError(e.message, this, true);
     }
     const c = args.classroom ?? {};
+    const labNames = args.labMachines ? this.labMachineNames(args, c) : [];
     const domainName = pulumi.output(c.domainName ?? "jiaoshiji");
 
     if (hostNested !== "skip") {
@@ -146,6 +172,30 @@ export class RhceLab extends pulumi.ComponentResource {
       // /dev/kvm and make the module reload impossible.
       { parent: this, dependsOn: this.nested ? [this.nested] : [] },
     );
+    const machines: Record<string, LabMachine> = {};
+    if (args.labMachines && c.sshPort !== undefined) {
+      const m = args.labMachines;
+      const port = c.sshPort;
+      const classroomHost = pulumi.all([port, m.sshHostPublicKey]).apply(([p, key]) => ({
+        libvirtUri: "qemu:///system",
+        ssh: {
+          host: "127.0.0.1",
+          port: p,
+          user: "root",
+          privateKey: m.sshPrivateKey,
+          knownHosts: `[127.0.0.1]:${p} ${key}`,
+        },
+      }));
+      for (const machine of labNames) {
+        machines[machine] = new LabMachine(
+          `${name}-lab-${machine}`,
+          { classroomHost, domainName: machine, bootTimeoutSeconds: m.bootTimeoutSeconds },
+          // Inside the classroom host: started after it, stopped before it.
+          { parent: this, dependsOn: [this.classroom] },
+        );
+      }
+    }
+    this.labMachines = machines;
     this.vncAddress = this.classroom.vncAddress;
     this.serialAddress = this.classroom.serialAddress;
     this.sshAddress =
@@ -155,5 +205,35 @@ export class RhceLab extends pulumi.ComponentResource {
       serialAddress: this.serialAddress,
       sshAddress: this.sshAddress,
     });
+  }
+
+  /** The lab machines to start; refuses what cannot work before anything is registered. */
+  private labMachineNames(args: RhceLabArgs, c: ClassroomArgs): string[] {
+    try {
+      if (c.sshPort === undefined) {
+        throw new InvalidArgumentError(
+          "classroom.sshPort",
+          c.sshPort,
+          "a port: the lab machines are reached through the classroom host's SSH forward",
+        );
+      }
+      if (
+        args.host !== undefined &&
+        pulumi.Output.isInstance(args.host) === false &&
+        (args.host as HostConnection).ssh
+      ) {
+        throw new InvalidArgumentError(
+          "labMachines",
+          "(with an SSH host)",
+          "a local libvirt host: the classroom host's forward listens on the hypervisor's 127.0.0.1",
+        );
+      }
+      return validateLabMachines(
+        args.labMachines?.names ?? [...RHCE_LAB_MACHINES],
+        "labMachines.names",
+      );
+    } catch (e) {
+      throw new pulumi.ResourceError((e as Error).message, this, true);
+    }
   }
 }

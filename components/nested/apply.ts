@@ -38,7 +38,7 @@ export async function applyChange(
 ): Promise<void> {
   const { module, live } = steps;
   if (live) await requireTools(host, live.kind === "reload" ? ["rmmod", "modprobe"] : ["modprobe"]);
-  const undo: { what: string; run: () => Promise<void> }[] = [];
+  const undo: Undo[] = [];
   try {
     if (steps.fileContent !== undefined) {
       await writeManagedFile(host, rootDir, steps.fileContent);
@@ -53,11 +53,16 @@ export async function applyChange(
       // From here on, whatever fails: the module goes back as it was.
       undo.push({
         what: `loaded ${module} again with nested=${live.from ? 1 : 0}`,
+        doing: `loading ${module} again with nested=${live.from ? 1 : 0}`,
         run: () => restoreModule(host, module, live.from),
       });
       await loadModule(host, module, live.to);
     } else if (live?.kind === "load") {
-      undo.push({ what: `unloaded ${module}`, run: () => unloadIfLoaded(host, module) });
+      undo.push({
+        what: `unloaded ${module}`,
+        doing: `unloading ${module}`,
+        run: () => unloadIfLoaded(host, module),
+      });
       await loadModule(host, module, live.to);
     }
     await steps.verify?.();
@@ -66,23 +71,31 @@ export async function applyChange(
   }
 }
 
-async function rollBack(
-  undo: readonly { what: string; run: () => Promise<void> }[],
-): Promise<string> {
+/** Undoes every step (newest first), each attempted even if an earlier undo failed. */
+/** One step back: `what` says it was done, `doing` names it when it failed. */
+interface Undo {
+  readonly what: string;
+  readonly doing: string;
+  readonly run: () => Promise<void>;
+}
+
+async function rollBack(undo: readonly Undo[]): Promise<string> {
   if (undo.length === 0) return "Nothing had been changed.";
   const done: string[] = [];
+  const failed: string[] = [];
   for (const step of [...undo].reverse()) {
     try {
       await step.run();
       done.push(step.what);
     } catch (e) {
-      return (
-        `Rolled back: ${done.join(", ") || "nothing"}; then failed to put the host back (${step.what}): ${messageOf(e)}. ` +
-        "The host is NOT as it was: check it by hand."
-      );
+      failed.push(`${step.doing} failed: ${messageOf(e).replace(/\.$/, "")}`);
     }
   }
-  return `Rolled back: ${done.join(", ")}; the host is as it was.`;
+  if (failed.length === 0) return `Rolled back: ${done.join(", ")}; the host is as it was.`;
+  return (
+    `Rolled back: ${done.join(", ") || "nothing"}; ${failed.join("; ")}. ` +
+    "The host is NOT as it was: check it by hand."
+  );
 }
 
 /**

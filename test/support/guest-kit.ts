@@ -163,13 +163,17 @@ export function knownHostsLine(
 /**
  * Parses the guest's ready line, e.g.
  * `NESTLAB-GUEST-READY svm=yes vmx=no kvm=kvm_amd nested=1 ssh=22`;
- * undefined when `text` holds none. With several, the last one counts.
+ * undefined when `text` holds no complete one. With several, the last one counts.
  */
 export function parseReadyLine(
   text: string,
   marker = "NESTLAB-GUEST-READY",
 ): GuestReadyLine | undefined {
-  const lines = text.split(/\r?\n/).filter((l) => l.startsWith(`${marker} `));
+  // Only complete lines: the console may be in the middle of printing one.
+  const lines = text
+    .split(/\r?\n/)
+    .slice(0, -1)
+    .filter((l) => l.startsWith(`${marker} `));
   const line = lines[lines.length - 1];
   if (line === undefined) return undefined;
   const fields = new Map(

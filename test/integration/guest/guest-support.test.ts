@@ -31,6 +31,7 @@ describe("parseReadyLine", () => {
   test("is undefined until the line is complete on the console", () => {
     expect(parseReadyLine("SeaBIOS\r\nBooting from ROM..\r\n")).toBeUndefined();
     expect(parseReadyLine("echo NESTLAB-GUEST-READY svm=yes\r\n")).toBeUndefined();
+    expect(parseReadyLine("ok\r\nNESTLAB-GUEST-READY svm=yes vmx=no kvm=kvm_a")).toBeUndefined();
   });
 
   test("takes the last line after a reboot", () => {

@@ -305,15 +305,30 @@ describe("refusals on prepared trees leave the host as it was", () => {
   });
 
   test("a modprobe that exits 0 but loads nothing is caught by reading the value back", async () => {
+    // As `modprobe kvm_intel` does on a host where kvm_amd is loaded.
+    const { root, host, sim } = await prepare(
+      { cpu: "intel", moduleState: "absent", release: "4.19.0", files: { [MANAGED]: "# mine\n" } },
+      { modprobeDoesNothing: true },
+    );
+    await expect(create(host, "enable")).rejects.toThrow(
+      "`modprobe kvm_intel nested=1` on prepared host exited with 0, but kvm_intel is not loaded (the kernel may have refused it: see dmesg on the host); expected nested on.\n" +
+        "Rolled back: unloaded kvm_intel, restored /etc/modprobe.d/nestlab-kvm.conf; the host is as it was.",
+    );
+    expect(sim.changes()).toEqual(["modprobe kvm_intel nested=1"]);
+    expect(await readTree(root, MANAGED)).toBe("# mine\n");
+  });
+
+  test("when putting the module back fails too, the file is still restored and the error says the host is not as it was", async () => {
     const { root, host } = await prepare(
       { cpu: "intel", nested: "N", release: "4.19.0", files: { [MANAGED]: "# mine\n" } },
       { modprobeDoesNothing: true },
     );
     await expect(create(host, "enable")).rejects.toThrow(
       "`modprobe kvm_intel nested=1` on prepared host exited with 0, but kvm_intel is not loaded (the kernel may have refused it: see dmesg on the host); expected nested on.\n" +
-        "Rolled back: ",
+        "Rolled back: restored /etc/modprobe.d/nestlab-kvm.conf; loading kvm_intel again with nested=0 failed: " +
+        "`modprobe kvm_intel nested=0` on prepared host exited with 0, but kvm_intel is not loaded (the kernel may have refused it: see dmesg on the host); expected nested off. " +
+        "The host is NOT as it was: check it by hand.",
     );
-    // The file is put back exactly; the module could not be loaded again by this modprobe either, and the error says so.
     expect(await readTree(root, MANAGED)).toBe("# mine\n");
   });
 });

@@ -1,0 +1,168 @@
+import type * as pulumi from "@pulumi/pulumi";
+import { PreconditionError } from "../core/errors";
+import { virsh } from "../core/tools";
+import { HostAccess } from "../host/access";
+import { HostSpec } from "../host/connection";
+import { withHost } from "../host/index";
+import { parseDomainNames, startAction, validateLabMachines } from "./lab-machines";
+
+/**
+ * A lab machine that the classroom image defines inside itself: this
+ * provider starts it (and stops it on delete) through the classroom host's
+ * own libvirtd, reached over SSH. It never defines or undefines it: the
+ * machine belongs to the image.
+ */
+export interface LabMachineInputs {
+  readonly host: HostSpec;
+  readonly sshPrivateKey?: string;
+  readonly domainName: string;
+  /** How long the classroom host may take to answer SSH after it starts. */
+  readonly bootTimeoutSeconds: number;
+  /** How long a shutdown may take before the machine is forced off. */
+  readonly shutdownTimeoutSeconds: number;
+}
+
+export interface LabMachineOutputs extends LabMachineInputs {
+  readonly state: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until the classroom host answers SSH and its libvirtd answers virsh. */
+async function waitForClassroom(
+  host: HostAccess,
+  uri: string,
+  timeoutSeconds: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let last = "";
+  for (;;) {
+    try {
+      const r = await host.run(virsh(uri, "version"), { allowFailure: true, timeoutMs: 30_000 });
+      if (r.exitCode === 0) return;
+      last = r.stderr.trim();
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    if (Date.now() > deadline) {
+      throw new PreconditionError(
+        `The classroom host (${host.label}) did not answer within ${timeoutSeconds} s: ${last}`,
+      );
+    }
+    await sleep(3000);
+  }
+}
+
+async function domainState(
+  host: HostAccess,
+  uri: string,
+  name: string,
+): Promise<string | undefined> {
+  const r = await host.run(virsh(uri, "domstate", name), { allowFailure: true });
+  if (r.exitCode === 0) return r.stdout.trim();
+  if (/failed to get domain|Domain not found/i.test(r.stderr)) return undefined;
+  throw new PreconditionError(`virsh domstate ${name} on ${host.label} failed: ${r.stderr.trim()}`);
+}
+
+async function ensureRunning(inputs: LabMachineInputs): Promise<LabMachineOutputs> {
+  return withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
+    const uri = inputs.host.libvirtUri;
+    await waitForClassroom(host, uri, inputs.bootTimeoutSeconds);
+    const state = await domainState(host, uri, inputs.domainName);
+    if (state === undefined) {
+      const names = parseDomainNames(
+        (await host.run(virsh(uri, "list", "--all", "--name"))).stdout,
+      );
+      throw new PreconditionError(
+        `The classroom host defines no machine "${inputs.domainName}" (it defines: ${names.join(", ") || "none"}). Check labMachines, or the image.`,
+      );
+    }
+    const action = startAction(state);
+    switch (action) {
+      case "none":
+        break;
+      case "start":
+        await host.run(virsh(uri, "start", inputs.domainName));
+        break;
+      case "resume":
+        await host.run(virsh(uri, "resume", inputs.domainName));
+        break;
+      case "refuse":
+        throw new PreconditionError(
+          `"${inputs.domainName}" is ${state} on the classroom host: run \`pulumi up\` again once it has stopped.`,
+        );
+      default: {
+        const never: never = action;
+        throw new Error(`unhandled action ${String(never)}`);
+      }
+    }
+    return { ...inputs, state: (await domainState(host, uri, inputs.domainName)) ?? "gone" };
+  });
+}
+
+export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
+  async check(_olds, news) {
+    try {
+      validateLabMachines([news.domainName], "labMachines");
+    } catch (e) {
+      return { inputs: news, failures: [{ property: "domainName", reason: (e as Error).message }] };
+    }
+    return { inputs: news };
+  },
+
+  async diff(_id, olds: LabMachineOutputs, news: LabMachineInputs) {
+    const replaces = ["domainName", "host"].filter(
+      (k) =>
+        JSON.stringify(olds[k as keyof LabMachineInputs]) !==
+        JSON.stringify(news[k as keyof LabMachineInputs]),
+    );
+    const changes =
+      replaces.length > 0 ||
+      olds.state !== "running" ||
+      olds.bootTimeoutSeconds !== news.bootTimeoutSeconds ||
+      olds.shutdownTimeoutSeconds !== news.shutdownTimeoutSeconds ||
+      olds.sshPrivateKey !== news.sshPrivateKey;
+    return { changes, replaces, deleteBeforeReplace: true };
+  },
+
+  async create(inputs: LabMachineInputs) {
+    const outs = await ensureRunning(inputs);
+    return {
+      id: `${inputs.host.ssh?.host ?? "local"}:${inputs.host.ssh?.port ?? 0}/${inputs.domainName}`,
+      outs,
+    };
+  },
+
+  async read(id, props: LabMachineOutputs) {
+    // Refresh shows a machine stopped by hand (state drifts from "running").
+    return withHost(props.host, props.sshPrivateKey, async (host) => {
+      const state = await domainState(host, props.host.libvirtUri, props.domainName);
+      return { id, props: { ...props, state: state ?? "gone" } };
+    });
+  },
+
+  async update(_id, _olds, news: LabMachineInputs) {
+    return { outs: await ensureRunning(news) };
+  },
+
+  async delete(_id, props: LabMachineOutputs) {
+    await withHost(props.host, props.sshPrivateKey, async (host) => {
+      const uri = props.host.libvirtUri;
+      let state: string | undefined;
+      try {
+        state = await domainState(host, uri, props.domainName);
+      } catch {
+        // The classroom host is gone or unreachable: so is the machine inside it.
+        return;
+      }
+      if (state === undefined || state === "shut off") return;
+      await host.run(virsh(uri, "shutdown", props.domainName), { allowFailure: true });
+      const deadline = Date.now() + props.shutdownTimeoutSeconds * 1000;
+      while (Date.now() < deadline) {
+        if ((await domainState(host, uri, props.domainName)) === "shut off") return;
+        await sleep(1000);
+      }
+      await host.run(virsh(uri, "destroy", props.domainName), { allowFailure: true });
+    });
+  },
+};

@@ -1,0 +1,43 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
+import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { HostConnection } from "../host/connection";
+
+export interface LabMachineArgs {
+  /** The classroom host, reached over SSH; commands run on it. */
+  readonly classroomHost: pulumi.Input<HostConnection>;
+  /** The machine's libvirt name inside the classroom host. */
+  readonly domainName: pulumi.Input<string>;
+  /** @default 300 */
+  readonly bootTimeoutSeconds?: pulumi.Input<number>;
+  /** @default 60 */
+  readonly shutdownTimeoutSeconds?: pulumi.Input<number>;
+}
+
+/**
+ * One lab machine inside the classroom host, running. The image defines it;
+ * this resource starts it, shows its state on refresh and stops it on
+ * destroy. `pulumi-nodejs:dynamic/nestlab:LabMachine`.
+ */
+export class LabMachine extends pulumi.dynamic.Resource {
+  declare readonly domainName: pulumi.Output<string>;
+  /** libvirt's state of the machine inside the classroom host. */
+  declare readonly state: pulumi.Output<string>;
+
+  constructor(name: string, args: LabMachineArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerFromModule(require.resolve("./lab-machine-provider")),
+      name,
+      {
+        ...hostInputs(args.classroomHost, "classroomHost"),
+        domainName: args.domainName,
+        bootTimeoutSeconds: args.bootTimeoutSeconds ?? 300,
+        shutdownTimeoutSeconds: args.shutdownTimeoutSeconds ?? 60,
+        state: undefined,
+      },
+      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
+      DYNAMIC_MODULE,
+      "LabMachine",
+    );
+  }
+}

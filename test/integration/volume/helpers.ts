@@ -1,0 +1,108 @@
+import { execFileSync, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { provider } from "../../../components/volume/provider";
+
+export const URI = "qemu:///system";
+export const HOST = { libvirtUri: URI, rootDir: "" };
+export const MiB = 1024 ** 2;
+
+export function sh(argv: readonly string[], input?: string): string {
+  return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+}
+
+export function virshOut(...args: string[]): string {
+  return sh(["virsh", "-q", "-c", URI, ...args]);
+}
+
+/** A folder for one test file's fixtures: `nlt-volume-<label>-…` under the temp dir. */
+export function workDir(label: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `nlt-volume-${label}-`));
+}
+
+/** A dir pool of this test's own, in `dir`/pool; `remove()` undefines it. */
+export function makePool(dir: string, label: string): { name: string; path: string; remove(): void } {
+  const name = `nlt-volume-${label}-${process.pid}-${Date.now().toString(36)}`;
+  const poolPath = path.join(dir, "pool");
+  virshOut("pool-define-as", name, "dir", "--target", poolPath);
+  virshOut("pool-build", name);
+  virshOut("pool-start", name);
+  return {
+    name,
+    path: poolPath,
+    remove() {
+      spawnSync("virsh", ["-q", "-c", URI, "pool-destroy", name]);
+      spawnSync("virsh", ["-q", "-c", URI, "pool-undefine", name]);
+    },
+  };
+}
+
+/** Names of the pool's volumes as libvirt lists them (after a refresh). */
+export function volumes(pool: string): string[] {
+  virshOut("pool-refresh", pool);
+  return virshOut("vol-list", pool)
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/)[0])
+    .filter(Boolean)
+    .sort();
+}
+
+export function qemuImg(...args: string[]): string {
+  return sh(["qemu-img", ...args]);
+}
+
+/** Writes `pattern` bytes at each offset (MiB) of an image with qemu-io. */
+export function writeData(file: string, format: string, pattern: number, offsetsMiB: number[], lengthMiB = 1): void {
+  const cmds = offsetsMiB.flatMap((o) => ["-c", `write -P 0x${pattern.toString(16)} ${o * MiB} ${lengthMiB * MiB}`]);
+  sh(["qemu-io", "-f", format, ...cmds, file]);
+}
+
+/**
+ * The seed's layout: a monolithicSparse base `RHEL7_Server.vmdk` and its
+ * snapshot delta `RHEL7_Server-000002.vmdk` (parent CID = the base's CID),
+ * each with data, the delta's overlapping part of the base's.
+ */
+export function seedChain(dir: string, sizeMiB = 256): { base: string; top: string } {
+  const base = path.join(dir, "RHEL7_Server.vmdk");
+  const top = path.join(dir, "RHEL7_Server-000002.vmdk");
+  qemuImg("create", "-q", "-f", "vmdk", "-o", "subformat=monolithicSparse", base, `${sizeMiB}M`);
+  writeData(base, "vmdk", 0xab, [0, 5, 17, sizeMiB / 2, sizeMiB - 1]);
+  qemuImg("create", "-q", "-f", "vmdk", "-b", "RHEL7_Server.vmdk", "-F", "vmdk", top);
+  writeData(top, "vmdk", 0xcd, [5, sizeMiB / 4 + 3]);
+  return { base, top };
+}
+
+export function sha256(file: string): string {
+  return createHash("sha256").update(readFileSync(file)).digest("hex");
+}
+
+/** What must not change about a source file: content and mtime. */
+export function sourceState(files: readonly string[]): Record<string, string> {
+  return Object.fromEntries(files.map((f) => [f, `${sha256(f)} ${statSync(f).mtimeMs}`]));
+}
+
+/** `qemu-img compare` of two images: true when the guest sees the same data. */
+export function identical(a: string, aFormat: string, b: string, bFormat: string): boolean {
+  return spawnSync("qemu-img", ["compare", "-q", "-f", aFormat, "-F", bFormat, a, b]).status === 0;
+}
+
+export type Inputs = Record<string, unknown>;
+
+/** What the engine does for a new resource: check, then create with the checked inputs. */
+export async function checkAndCreate(inputs: Inputs): Promise<{ id: string; outs: Inputs }> {
+  const checked = await provider.check({}, { host: HOST, resourceName: "t", ...inputs });
+  if (checked.failures?.length) throw new Error(checked.failures.map((f) => f.reason).join("\n"));
+  return (await provider.create(checked.inputs)) as { id: string; outs: Inputs };
+}
+
+/** The reasons check() gives for refusing inputs. */
+export async function checkFailures(inputs: Inputs): Promise<string[]> {
+  const checked = await provider.check({}, { host: HOST, resourceName: "t", ...inputs });
+  return (checked.failures ?? []).map((f) => f.reason);
+}
+
+export function rmrf(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
