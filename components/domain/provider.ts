@@ -61,8 +61,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     };
     const spec = specOf(news);
     try {
-      validateDomainSpec(spec, { vncPasswordSet: news.vncPassword !== undefined });
-      validateVncPassword(news.vncPassword);
+      validateDomainSpec(spec, { vncPasswordSet: passwordOf(news) !== undefined });
+      validateVncPassword(passwordOf(news));
       if (!isUnknown(news.host)) resolveHost(news.host as never);
     } catch (e) {
       fail(e);
@@ -79,7 +79,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       let resolved: ResolvedDomainSpec;
       let xml: string;
       try {
-        resolved = resolveDomainSpec(spec, facts, news.vncPassword !== undefined);
+        resolved = resolveDomainSpec(spec, facts, passwordOf(news) !== undefined);
         xml = renderDomainXml(resolved);
         await preflight(host, withFacts, resolved, olds);
       } catch (e) {
@@ -114,7 +114,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const uri = inputs.host.libvirtUri;
       const existing = await domainUuid(host, uri, inputs.domainName);
       if (existing) throw notOurs(inputs.domainName, existing, host.label);
-      await withFile(host, inputs.host, definitionXml(xml, { vncPassword: inputs.vncPassword }), (file) => host.run(virsh(uri, "define", file)));
+      await withFile(host, inputs.host, definitionXml(xml, { vncPassword: passwordOf(inputs) }), (file) => host.run(virsh(uri, "define", file)));
       const uuid = await domainUuid(host, uri, inputs.domainName);
       if (!uuid) throw new Error(`virsh define reported success but ${inputs.domainName} is not defined on ${host.label}`);
       try {
@@ -161,7 +161,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       await requireOwned(host, uri, id, olds);
       const plan = planBetween(olds, news);
       if (plan.restart.length > 0 || plan.live.length > 0) {
-        await withFile(host, news.host, definitionXml(xml, { uuid: id, vncPassword: news.vncPassword }), (file) => host.run(virsh(uri, "define", file)));
+        await withFile(host, news.host, definitionXml(xml, { uuid: id, vncPassword: passwordOf(news) }), (file) => host.run(virsh(uri, "define", file)));
       }
       const timeout = news.shutdownTimeoutSeconds ?? 60;
       const wantRunning = news.running ?? true;
@@ -221,13 +221,19 @@ function factsOf(i: DomainInputs): HostFacts {
 }
 
 function sideOf(i: DomainInputs): Side {
-  const spec = resolveDomainSpec(specOf(i), factsOf(i), i.vncPassword !== undefined);
+  const password = passwordOf(i);
+  const spec = resolveDomainSpec(specOf(i), factsOf(i), password !== undefined);
   return {
     spec,
     host: i.host,
-    vncPasswordDigest: i.vncPassword === undefined ? undefined : createHash("sha256").update(i.vncPassword).digest("hex"),
+    vncPasswordDigest: password === undefined ? undefined : createHash("sha256").update(password).digest("hex"),
     xml: i.xml ?? "",
   };
+}
+
+/** The VNC password, if one is set (an unset secret arrives as null). */
+function passwordOf(i: Partial<DomainInputs>): string | undefined {
+  return i.vncPassword ?? undefined;
 }
 
 function planBetween(olds: DomainInputs, news: DomainInputs): UpdatePlan {

@@ -237,7 +237,7 @@ function validateVnc(vnc: VncSpec | undefined, passwordSet: boolean): void {
 
 /** A VNC password: 1 to 8 characters. The value is never shown in the error. */
 export function validateVncPassword(password: unknown): void {
-  if (password === undefined || isUnknown(password)) return;
+  if (password === undefined || password === null || isUnknown(password)) return;
   if (typeof password !== "string" || password.length === 0 || password.length > VNC_PASSWORD_MAX) {
     throw new InvalidArgumentError("vnc.password", "(secret)", `1 to ${VNC_PASSWORD_MAX} characters (VNC authentication uses at most 8)`);
   }

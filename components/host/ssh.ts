@@ -18,6 +18,12 @@ const SSH_FAILURE = 255;
 export class SshHost implements HostAccess {
   readonly label: string;
   private files?: Promise<SshFiles & { dir: string }>;
+  /**
+   * Commands go one at a time: concurrent sessions over one master connection
+   * fail at random with a bare exit 255 (seen with dropbear), and OpenSSH caps
+   * them at MaxSessions (10).
+   */
+  private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly ssh: SshSpec,
@@ -27,7 +33,13 @@ export class SshHost implements HostAccess {
     this.label = `${ssh.user}@${ssh.host}:${ssh.port}`;
   }
 
-  async run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  run(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+    const result = this.queue.then(() => this.runNow(argv, options));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async runNow(argv: readonly string[], options: RunOptions): Promise<RunResult> {
     const files = await this.prepare();
     const full = sshArgv(this.ssh, files, argv, options.env);
     const result = await spawnCollect(full, { ...options, env: undefined });

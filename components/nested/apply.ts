@@ -42,9 +42,11 @@ export async function applyChange(
   try {
     if (steps.fileContent !== undefined) {
       await writeManagedFile(host, rootDir, steps.fileContent);
+      const verb =
+        steps.fileBefore === undefined ? ["removed", "removing"] : ["restored", "restoring"];
       undo.push({
-        what:
-          steps.fileBefore === undefined ? `removed ${MANAGED_FILE}` : `restored ${MANAGED_FILE}`,
+        what: `${verb[0]} ${MANAGED_FILE}`,
+        doing: `${verb[1]} ${MANAGED_FILE}`,
         run: () => writeManagedFile(host, rootDir, steps.fileBefore ?? null),
       });
     }

@@ -10,9 +10,10 @@ import {
   parseKvmHolders,
   parseVirshNames,
 } from "./guests";
-import { listsModule, moduleState } from "./kernel-module";
+import { listsModule, ModuleState, moduleState } from "./kernel-module";
 import { crossCheckVendor, parseHostCpu } from "./libvirt-caps";
 import { ConfigFile, MODPROBE_DIRS, modprobeReadOrder } from "./modprobe-conf";
+import { HostSnapshot } from "./read-many";
 
 /** Where the host is and how detection reaches the parts that are not plain files. */
 export interface DetectContext {
@@ -22,47 +23,107 @@ export interface DetectContext {
   readonly libvirtUri: string;
 }
 
-/** Reads everything the plan needs from the host. Changes nothing. */
+const MODULES: readonly KvmModule[] = ["kvm_intel", "kvm_amd"];
+
+function moduleFiles(m: KvmModule): string[] {
+  const dir = `/sys/module/${m}`;
+  return [dir, `${dir}/initstate`, `${dir}/parameters/nested`, `${dir}/refcnt`];
+}
+
+/**
+ * Reads everything the plan needs from the host, changing nothing, in a few
+ * sequential commands (files are read in batches: see read-many.ts).
+ */
 export async function detectNested(host: HostAccess, ctx: DetectContext): Promise<NestedFacts> {
-  // The first command alone: over SSH it opens the shared connection that the
-  // parallel reads below then use.
   const uid = await readUid(host);
-  const [cpuText, cmdline, release, sysModules] = await Promise.all([
-    host.readFile("/proc/cpuinfo"),
-    host.readFile("/proc/cmdline"),
-    host.readFile("/proc/sys/kernel/osrelease"),
-    host.listDir("/sys/module"),
+  const first = await HostSnapshot.read(host, ctx.rootDir, [
+    "/proc/cpuinfo",
+    "/proc/cmdline",
+    "/proc/sys/kernel/osrelease",
+    "/sys/module",
+    ...MODULES.flatMap(moduleFiles),
+    ...MODPROBE_DIRS,
   ]);
+  const cpuText = first.file("/proc/cpuinfo");
   if (cpuText === undefined) {
     throw new PreconditionError(`Cannot read /proc/cpuinfo on ${host.label}: is /proc mounted?`);
   }
   const cpu = parseCpuInfo(cpuText);
   const { vendor, module } = detectVendor(cpu, host.label);
-  const kernelRelease = (release ?? "").trim();
-  const otherKvmModules = sysModules.filter(
-    (m) => m.startsWith("kvm_") && m !== "kvm_intel" && m !== "kvm_amd",
+  const kernelRelease = (first.file("/proc/sys/kernel/osrelease") ?? "").trim();
+  const otherKvmModules = first
+    .names("/sys/module")
+    .filter((m) => m.startsWith("kvm_") && m !== "kvm_intel" && m !== "kvm_amd");
+  const configPaths = modprobeReadOrder(
+    MODPROBE_DIRS.map((dir) => ({ dir, names: first.names(dir) })),
   );
+  const sysfsEntries = module ? first.names(`/sys/module/${module}`) : [];
+  const moduleIndexes =
+    module && sysfsEntries.length === 0
+      ? [
+          `/lib/modules/${kernelRelease}/modules.builtin`,
+          `/lib/modules/${kernelRelease}/modules.dep`,
+        ]
+      : [];
 
-  const [moduleFacts, configFiles, guests, libvirtRemark] = await Promise.all([
-    module ? readModule(host, module, kernelRelease) : Promise.resolve(undefined),
-    readModprobeConfig(host),
-    readGuests(host, ctx),
-    readLibvirtRemark(host, ctx, vendor),
+  const fds = await host.run(["sh", "-c", LIST_FDS_SCRIPT, "sh", ctx.rootDir], {
+    allowFailure: true,
+  });
+  const pids = parseKvmHolders(fds.stdout);
+  const second = await HostSnapshot.read(host, ctx.rootDir, [
+    ...configPaths,
+    ...moduleIndexes,
+    ...pids.flatMap((pid) => [`/proc/${pid}/comm`, `/proc/${pid}/cmdline`]),
   ]);
+
+  const configFiles: ConfigFile[] = configPaths.map((path) => ({
+    path,
+    content: second.file(path) ?? "",
+  }));
+  const holders: KvmHolder[] = pids.map((pid) => ({
+    pid,
+    comm: second.file(`/proc/${pid}/comm`),
+    cmdline: second.file(`/proc/${pid}/cmdline`),
+  }));
+
+  let state: ModuleState = "absent";
+  let available = false;
+  let nestedRaw: string | undefined;
+  let moduleRefcount: number | undefined;
+  if (module) {
+    const dir = `/sys/module/${module}`;
+    const builtinIndex = second.file(`/lib/modules/${kernelRelease}/modules.builtin`);
+    state = moduleState(
+      module,
+      { entries: sysfsEntries, initstate: first.file(`${dir}/initstate`)?.trim() },
+      builtinIndex,
+    );
+    available =
+      sysfsEntries.length > 0 ||
+      listsModule(builtinIndex, module) ||
+      listsModule(second.file(`/lib/modules/${kernelRelease}/modules.dep`), module);
+    nestedRaw = first.file(`${dir}/parameters/nested`);
+    const refcnt = Number.parseInt(first.file(`${dir}/refcnt`)?.trim() ?? "", 10);
+    moduleRefcount = Number.isInteger(refcnt) ? refcnt : undefined;
+  }
+
+  const hasVirsh = await host.hasCommand("virsh");
+  const libvirtNames = hasVirsh ? await readLibvirtGuests(host, ctx) : [];
+  const libvirtRemark = hasVirsh ? await readLibvirtRemark(host, ctx, vendor) : undefined;
 
   return {
     hostLabel: host.label,
     cpuVendorId: cpu.vendorId,
     vendor,
     module,
-    moduleState: moduleFacts?.state ?? "absent",
-    moduleAvailable: moduleFacts?.available ?? false,
+    moduleState: state,
+    moduleAvailable: available,
     kernelRelease,
-    nestedRaw: moduleFacts?.nestedRaw,
-    cmdline: cmdline ?? "",
+    nestedRaw,
+    cmdline: first.file("/proc/cmdline") ?? "",
     configFiles,
-    guests,
-    moduleRefcount: moduleFacts?.refcount,
+    guests: describeGuests(libvirtNames, holders),
+    moduleRefcount,
     uid,
     otherKvmModules,
     remarks: libvirtRemark ? [libvirtRemark] : [],
@@ -75,70 +136,12 @@ async function readUid(host: HostAccess): Promise<number | undefined> {
   return r.exitCode === 0 && Number.isInteger(uid) ? uid : undefined;
 }
 
-async function readModule(host: HostAccess, module: KvmModule, release: string) {
-  const dir = `/sys/module/${module}`;
-  const [entries, initstate, nestedRaw, refcnt] = await Promise.all([
-    host.listDir(dir),
-    host.readFile(`${dir}/initstate`),
-    host.readFile(`${dir}/parameters/nested`),
-    host.readFile(`${dir}/refcnt`),
-  ]);
-  const sysfs = { entries, initstate: initstate?.trim() };
-  let builtinIndex: string | undefined;
-  let available = true;
-  if (entries.length === 0) {
-    // Not in the kernel now: built in without parameters, installed, or missing.
-    const [builtin, dep] = await Promise.all([
-      host.readFile(`/lib/modules/${release}/modules.builtin`),
-      host.readFile(`/lib/modules/${release}/modules.dep`),
-    ]);
-    builtinIndex = builtin;
-    available = listsModule(builtin, module) || listsModule(dep, module);
-  }
-  const refcount = refcnt === undefined ? undefined : Number.parseInt(refcnt.trim(), 10);
-  return {
-    state: moduleState(module, sysfs, builtinIndex),
-    available,
-    nestedRaw,
-    refcount: refcount !== undefined && Number.isInteger(refcount) ? refcount : undefined,
-  };
-}
-
-/** Every modprobe.d file modprobe would read, in its order, with its content. */
-export async function readModprobeConfig(host: HostAccess): Promise<ConfigFile[]> {
-  const listings = await Promise.all(
-    MODPROBE_DIRS.map(async (dir) => ({ dir, names: await host.listDir(dir) })),
-  );
-  const paths = modprobeReadOrder(listings);
-  const contents = await Promise.all(paths.map((p) => host.readFile(p)));
-  return paths.map((path, i) => ({ path, content: contents[i] ?? "" }));
-}
-
-async function readGuests(host: HostAccess, ctx: DetectContext): Promise<string[]> {
-  const [names, ls] = await Promise.all([
-    readLibvirtGuests(host, ctx),
-    host.run(["sh", "-c", LIST_FDS_SCRIPT, "sh", ctx.rootDir], { allowFailure: true }),
-  ]);
-  const pids = parseKvmHolders(ls.stdout);
-  const holders: KvmHolder[] = await Promise.all(
-    pids.map(async (pid) => {
-      const [comm, cmdline] = await Promise.all([
-        host.readFile(`/proc/${pid}/comm`),
-        host.readFile(`/proc/${pid}/cmdline`),
-      ]);
-      return { pid, comm, cmdline };
-    }),
-  );
-  return describeGuests(names, holders);
-}
-
 /**
  * Running libvirt domains. A host without virsh has none; a libvirtd that
  * does not answer cannot be running any either (its guests' QEMU processes
  * are still found through /dev/kvm).
  */
 async function readLibvirtGuests(host: HostAccess, ctx: DetectContext): Promise<string[]> {
-  if (!(await host.hasCommand("virsh"))) return [];
   const r = await host.run(virsh(ctx.libvirtUri, "list", "--name"), {
     allowFailure: true,
     timeoutMs: 30_000,
@@ -151,7 +154,7 @@ async function readLibvirtRemark(
   ctx: DetectContext,
   vendor: NestedFacts["vendor"],
 ): Promise<string | undefined> {
-  if (vendor === "none" || !(await host.hasCommand("virsh"))) return undefined;
+  if (vendor === "none") return undefined;
   const r = await host.run(virsh(ctx.libvirtUri, "capabilities"), {
     allowFailure: true,
     timeoutMs: 30_000,

@@ -75,11 +75,14 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
   }
   const pool = validatePoolName(args.pool, at("pool"));
   const volumeName = args.volumeName;
-  if (volumeName !== undefined && (typeof volumeName !== "string" || !VOLUME_NAME.test(volumeName))) {
+  if (
+    volumeName !== undefined &&
+    (typeof volumeName !== "string" || !VOLUME_NAME.test(volumeName))
+  ) {
     throw new InvalidArgumentError(
       at("volumeName"),
       volumeName,
-      "a file name for the volume (letters, digits, _ . + -, not starting with . or -), e.g. \"classroom.qcow2\"",
+      'a file name for the volume (letters, digits, _ . + -, not starting with . or -), e.g. "classroom.qcow2"',
     );
   }
   const mode = args.mode ?? "flatten";
@@ -187,7 +190,7 @@ export function validatePoolPath(path: unknown, argument = "createPool.path"): s
     throw new InvalidArgumentError(
       argument,
       path,
-      "the absolute path of the folder that holds the pool's volumes, e.g. \"/var/lib/libvirt/images/lab\"",
+      'the absolute path of the folder that holds the pool\'s volumes, e.g. "/var/lib/libvirt/images/lab"',
     );
   }
   return path.replace(/\/+$/, "");

@@ -62,7 +62,8 @@ export function parseImageInfo(json: string, baseDir = "/"): ImageInfo[] {
   return items.map((raw) => {
     const o = raw as Record<string, unknown>;
     const file = String(o["filename"]);
-    const specific = o["format-specific"] as { type?: string; data?: Record<string, unknown> } | undefined;
+    const specific = o["format-specific"] as
+      { type?: string; data?: Record<string, unknown> } | undefined;
     let vmdk: VmdkInfo | undefined;
     if (o["format"] === "vmdk" && specific?.type === "vmdk" && specific.data) {
       const d = specific.data;
@@ -79,7 +80,10 @@ export function parseImageInfo(json: string, baseDir = "/"): ImageInfo[] {
       file: absolute(file, baseDir),
       format: String(o["format"]),
       virtualSizeBytes: Number(o["virtual-size"]),
-      backingFile: backing === undefined ? undefined : absolute(backing, path.posix.dirname(absolute(file, baseDir))),
+      backingFile:
+        backing === undefined
+          ? undefined
+          : absolute(backing, path.posix.dirname(absolute(file, baseDir))),
       dirty: o["dirty-flag"] === true,
       corrupt: specific?.data?.["corrupt"] === true,
       encrypted: o["encrypted"] === true || o["format"] === "luks",
@@ -231,7 +235,10 @@ export function validateChain(
 }
 
 /** The links a mode converts: the whole chain from its top, or the base alone. */
-export function selectLinks(links: readonly ImageInfo[], mode: "flatten" | "base"): readonly ImageInfo[] {
+export function selectLinks(
+  links: readonly ImageInfo[],
+  mode: "flatten" | "base",
+): readonly ImageInfo[] {
   switch (mode) {
     case "flatten":
       return links;
@@ -248,7 +255,8 @@ export function selectLinks(links: readonly ImageInfo[], mode: "flatten" | "base
 export function chainFiles(links: readonly ImageInfo[]): string[] {
   const files: string[] = [];
   for (const link of links) {
-    for (const f of [link.file, ...(link.vmdk?.extents ?? [])]) if (!files.includes(f)) files.push(f);
+    for (const f of [link.file, ...(link.vmdk?.extents ?? [])])
+      if (!files.includes(f)) files.push(f);
   }
   return files;
 }
@@ -259,7 +267,9 @@ export function describeChain(
   allocatedBytes: (file: string) => number,
 ): ChainLink[] {
   return links.map((link) => {
-    const files = [link.file, ...(link.vmdk?.extents ?? [])].filter((f, i, all) => all.indexOf(f) === i);
+    const files = [link.file, ...(link.vmdk?.extents ?? [])].filter(
+      (f, i, all) => all.indexOf(f) === i,
+    );
     return {
       file: link.file,
       format: link.format,

@@ -3,7 +3,14 @@ import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
 import { InvalidArgumentError } from "../core/errors";
 import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
-import { ConversionMode, PlainVolumeArgs, Preallocation, Qcow2Compat, validatePoolPath, validateVolumeArgs } from "./args";
+import {
+  ConversionMode,
+  PlainVolumeArgs,
+  Preallocation,
+  Qcow2Compat,
+  validatePoolPath,
+  validateVolumeArgs,
+} from "./args";
 import { ChainLink } from "./chain";
 
 /** Create the pool as a directory pool (`virsh pool-define-as <pool> dir --target <path>`). */
@@ -106,7 +113,11 @@ class ConvertedVolumeResource extends pulumi.dynamic.Resource {
   declare readonly chain: pulumi.Output<ChainLink[]>;
   declare readonly sourceFingerprint: pulumi.Output<Record<string, string>>;
 
-  constructor(name: string, props: ConvertedVolumeResourceInputs, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    props: ConvertedVolumeResourceInputs,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(
       providerFromModule(require.resolve("./provider")),
       name,
@@ -134,7 +145,10 @@ class StoragePoolResource extends pulumi.dynamic.Resource {
 
   constructor(
     name: string,
-    props: ReturnType<typeof hostInputs> & { pool: pulumi.Input<string>; path: pulumi.Input<string> },
+    props: ReturnType<typeof hostInputs> & {
+      pool: pulumi.Input<string>;
+      path: pulumi.Input<string>;
+    },
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(
@@ -185,7 +199,11 @@ export class ConvertedVolume extends pulumi.ComponentResource {
     // retainOnDelete is not inherited from a parent: hand it to the children that hold the data.
     const childOpts = { parent: this, retainOnDelete: opts?.retainOnDelete };
     const pool = args.createPool
-      ? new StoragePoolResource(`${name}-pool`, { ...host, pool: args.pool, path: args.createPool.path }, childOpts)
+      ? new StoragePoolResource(
+          `${name}-pool`,
+          { ...host, pool: args.pool, path: args.createPool.path },
+          childOpts,
+        )
       : undefined;
     const volume = new ConvertedVolumeResource(
       name,
@@ -246,7 +264,8 @@ function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): v
   ] as const;
   const values = keys.map((k) => args[k]);
   try {
-    if (values.every(isPlain)) validateVolumeArgs(Object.fromEntries(keys.map((k) => [k, args[k]])));
+    if (values.every(isPlain))
+      validateVolumeArgs(Object.fromEntries(keys.map((k) => [k, args[k]])));
     if (args.createPool && isPlain(args.createPool.path)) validatePoolPath(args.createPool.path);
   } catch (e) {
     if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, resource);

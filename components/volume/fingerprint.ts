@@ -30,7 +30,9 @@ export function statArgv(files: readonly string[]): string[] {
 export function parseStat(stdout: string, files: readonly string[]): FileFacts[] {
   const records = stdout.split("\0").slice(0, -1);
   if (records.length !== files.length) {
-    throw new Error(`stat printed ${records.length} records for ${files.length} files: ${JSON.stringify(stdout)}`);
+    throw new Error(
+      `stat printed ${records.length} records for ${files.length} files: ${JSON.stringify(stdout)}`,
+    );
   }
   return records.map((record, i) => {
     const [size, blocks, blockSize, mtime, inode, device, ...type] = record.split(" ");
@@ -48,13 +50,27 @@ export function parseStat(stdout: string, files: readonly string[]): FileFacts[]
 
 /** argv printing a file's leading bytes as hex (`od`), from `offset`. */
 export function headerArgv(file: string, offset = 0, length = HEADER_BYTES): string[] {
-  return ["od", "-A", "n", "-v", "-t", "x1", "-j", String(offset), "-N", String(length), "--", file];
+  return [
+    "od",
+    "-A",
+    "n",
+    "-v",
+    "-t",
+    "x1",
+    "-j",
+    String(offset),
+    "-N",
+    String(length),
+    "--",
+    file,
+  ];
 }
 
 /** The bytes of `od -A n -v -t x1` output. */
 export function parseOdHex(stdout: string): Buffer {
   const hex = stdout.replace(/\s+/g, "");
-  if (!/^(?:[0-9a-f]{2})*$/i.test(hex)) throw new Error(`od printed something other than hex bytes: ${stdout.slice(0, 80)}`);
+  if (!/^(?:[0-9a-f]{2})*$/i.test(hex))
+    throw new Error(`od printed something other than hex bytes: ${stdout.slice(0, 80)}`);
   return Buffer.from(hex, "hex");
 }
 

@@ -80,6 +80,7 @@ export async function inspectSource(
     headers.set(f, parseVmdkSparseHeader(bytes));
   }
   validateChain(links, headers);
+  for (const link of links) await checkImage(host, link.file, link.format, link.file);
   const selected = selectLinks(links, options.mode);
   const linkOf = new Map(links.map((l) => [l.file, l]));
   const parts: FingerprintPart[] = chainFiles(selected).map((f) => ({
@@ -119,6 +120,29 @@ async function readChain(host: HostAccess, top: string): Promise<ImageInfo[]> {
     file = link.backingFile;
   }
   throw explainOpenFailure(top, r.stderr, host.label);
+}
+
+/**
+ * `qemu-img check` (read-only, metadata only: the grain or L2 tables) finds
+ * what opening does not, such as a vmdk truncated inside its data.
+ */
+async function checkImage(
+  host: HostAccess,
+  file: string,
+  format: string,
+  shown: string,
+): Promise<void> {
+  if (format !== "vmdk" && format !== "qcow2") return;
+  const r = await host.run(["qemu-img", "check", "-q", "-f", format, file], { allowFailure: true });
+  // 3: leaked clusters only (harmless, the data is intact).
+  if (r.exitCode === 0 || r.exitCode === 3) return;
+  const said = `${r.stdout}\n${r.stderr}`;
+  if (/lock/.test(said)) throw explainOpenFailure(shown, r.stderr, host.label);
+  const error = /^ERROR:? (.+)$/m.exec(said)?.[1] ?? said.trim().replace(/^qemu-img: /gm, "");
+  throw new SourceImageError(
+    `${shown} is damaged: qemu-img check finds "${error.trim()}". ` +
+      `The file is truncated or damaged (an interrupted copy or download?): copy it again from the original.`,
+  );
 }
 
 function explainOpenFailure(file: string, stderr: string, hostLabel: string): Error {
@@ -174,13 +198,22 @@ async function requireReadable(host: HostAccess, file: string): Promise<void> {
 }
 
 /** Reads a byte range of a file on the host (through `od`: binary-safe over SSH too). */
-export async function readBytes(host: HostAccess, file: string, offset: number, length: number): Promise<Buffer> {
+export async function readBytes(
+  host: HostAccess,
+  file: string,
+  offset: number,
+  length: number,
+): Promise<Buffer> {
   const r = await host.run(headerArgv(file, offset, length));
   return parseOdHex(r.stdout);
 }
 
 /** The members of a tar archive, read header by header (only the headers are read). */
-export async function listTar(host: HostAccess, archive: string, sizeBytes: number): Promise<TarMember[]> {
+export async function listTar(
+  host: HostAccess,
+  archive: string,
+  sizeBytes: number,
+): Promise<TarMember[]> {
   const members: TarMember[] = [];
   let offset = 0;
   let pendingName: string | undefined;
@@ -203,7 +236,11 @@ export async function listTar(host: HostAccess, archive: string, sizeBytes: numb
     }
     const memberSize = pendingSize ?? header.sizeBytes;
     if (header.kind === "file") {
-      members.push({ name: (pendingName ?? header.name).replace(/^\.\//, ""), offset: dataOffset, sizeBytes: memberSize });
+      members.push({
+        name: (pendingName ?? header.name).replace(/^\.\//, ""),
+        offset: dataOffset,
+        sizeBytes: memberSize,
+      });
     }
     pendingName = undefined;
     pendingSize = undefined;
@@ -232,7 +269,9 @@ async function inspectOva(
     );
   }
   if (ovf.sizeBytes > 16 * 1024 * 1024) {
-    throw new SourceImageError(`${ova}: its descriptor ${ovf.name} is ${ovf.sizeBytes} bytes, too large for an OVF descriptor.`);
+    throw new SourceImageError(
+      `${ova}: its descriptor ${ovf.name} is ${ovf.sizeBytes} bytes, too large for an OVF descriptor.`,
+    );
   }
   const ovfText = (await readBytes(host, ova, ovf.offset, ovf.sizeBytes)).toString("utf8");
   const disks = parseOvfDisks(ovfText, `${ova}#${ovf.name}`);
@@ -261,10 +300,18 @@ async function inspectOva(
     vmdk: l.vmdk ? { ...l.vmdk, extents: [] } : undefined,
   }));
   if (links.length > 1) {
-    throw new SourceImageError(`${key} refers to a backing file outside the OVA; an OVA's disks must stand alone.`);
+    throw new SourceImageError(
+      `${key} refers to a backing file outside the OVA; an OVA's disks must stand alone.`,
+    );
   }
-  const header = await readBytes(host, ova, member.offset, Math.min(HEADER_BYTES, member.sizeBytes));
+  const header = await readBytes(
+    host,
+    ova,
+    member.offset,
+    Math.min(HEADER_BYTES, member.sizeBytes),
+  );
   validateChain(links, new Map([[key, parseVmdkSparseHeader(header)]]));
+  await checkImage(host, input, links[0].format, key);
   const ovaHeader = await readBytes(host, ova, 0, HEADER_BYTES);
   return {
     links,
@@ -281,11 +328,20 @@ async function inspectOva(
 }
 
 /** Checks every checksum of the OVA's manifest (an OVA without a manifest has none to check). */
-async function verifyManifest(host: HostAccess, ova: string, ovf: TarMember, members: readonly TarMember[]): Promise<void> {
+async function verifyManifest(
+  host: HostAccess,
+  ova: string,
+  ovf: TarMember,
+  members: readonly TarMember[],
+): Promise<void> {
   const stem = ovf.name.replace(/\.ovf$/i, "");
-  const mf = members.find((m) => m.name === `${stem}.mf`) ?? members.find((m) => m.name.toLowerCase().endsWith(".mf"));
+  const mf =
+    members.find((m) => m.name === `${stem}.mf`) ??
+    members.find((m) => m.name.toLowerCase().endsWith(".mf"));
   if (!mf) return;
-  const text = (await readBytes(host, ova, mf.offset, Math.min(mf.sizeBytes, 1024 * 1024))).toString("utf8");
+  const text = (
+    await readBytes(host, ova, mf.offset, Math.min(mf.sizeBytes, 1024 * 1024))
+  ).toString("utf8");
   for (const entry of parseManifest(text, `${ova}#${mf.name}`)) {
     if (!members.some((m) => m.name === entry.file)) {
       throw new SourceImageError(
@@ -294,9 +350,21 @@ async function verifyManifest(host: HostAccess, ova: string, ovf: TarMember, mem
     }
     const tool = DIGEST_TOOLS[entry.algorithm];
     // tar feeds the member to the digest program on its stdin; the program name is fixed.
-    const r = await host.run(["tar", "-xf", ova, "--occurrence=1", "--no-wildcards", `--to-command=${tool}`, "--", entry.file], {
-      timeoutMs: 24 * 3600 * 1000,
-    });
+    const r = await host.run(
+      [
+        "tar",
+        "-xf",
+        ova,
+        "--occurrence=1",
+        "--no-wildcards",
+        `--to-command=${tool}`,
+        "--",
+        entry.file,
+      ],
+      {
+        timeoutMs: 24 * 3600 * 1000,
+      },
+    );
     const actual = parseDigestOutput(r.stdout);
     if (actual !== entry.digest) {
       throw new SourceImageError(

@@ -64,14 +64,17 @@ export function leftoversOf(names: readonly string[], volumeName: string): strin
 function parse(xml: string, rootName: string): Element {
   const doc = new DOMParser().parseFromString(xml, "text/xml");
   const root = doc.documentElement;
-  if (!root || root.nodeName !== rootName) throw new Error(`expected <${rootName}> XML from virsh, got: ${xml.slice(0, 80)}`);
+  if (!root || root.nodeName !== rootName)
+    throw new Error(`expected <${rootName}> XML from virsh, got: ${xml.slice(0, 80)}`);
   return root;
 }
 
 function child(el: Element, names: readonly string[]): Element | undefined {
   let at: Element | undefined = el;
   for (const name of names) {
-    at = at ? Array.from(at.childNodes).find((n): n is Element => n.nodeType === 1 && n.nodeName === name) : undefined;
+    at = at
+      ? Array.from(at.childNodes).find((n): n is Element => n.nodeType === 1 && n.nodeName === name)
+      : undefined;
   }
   return at;
 }

@@ -151,7 +151,11 @@ export function parseManifest(text: string, mf: string): ManifestEntry[] {
             `The OVA is damaged: export it again.`,
         );
       }
-      return { algorithm: m[1] as ManifestEntry["algorithm"], file: m[2], digest: m[3].toLowerCase() };
+      return {
+        algorithm: m[1] as ManifestEntry["algorithm"],
+        file: m[2],
+        digest: m[3].toLowerCase(),
+      };
     });
 }
 
@@ -165,7 +169,11 @@ export function parseDigestOutput(stdout: string): string {
  * caller must name one (`ovaDisk`): converting the first silently would drop
  * the others, the very mistake this component exists to avoid.
  */
-export function chooseOvaDisk(disks: readonly OvfDisk[], ovaDisk: string | undefined, ova: string): OvfDisk {
+export function chooseOvaDisk(
+  disks: readonly OvfDisk[],
+  ovaDisk: string | undefined,
+  ova: string,
+): OvfDisk {
   if (disks.length === 0) {
     throw new SourceImageError(
       `${ova} holds no disk: its OVF descriptor has no Disk in its DiskSection. Export the appliance again with its disks.`,
@@ -181,7 +189,9 @@ export function chooseOvaDisk(disks: readonly OvfDisk[], ovaDisk: string | undef
   }
   const chosen = disks.find((d) => d.diskId === ovaDisk || d.href === ovaDisk);
   if (!chosen) {
-    throw new SourceImageError(`${ova} has no disk ${JSON.stringify(ovaDisk)} (ovaDisk); its disks: ${list}.`);
+    throw new SourceImageError(
+      `${ova} has no disk ${JSON.stringify(ovaDisk)} (ovaDisk); its disks: ${list}.`,
+    );
   }
   return chosen;
 }
@@ -227,5 +237,7 @@ function size(block: Buffer): number {
 }
 
 function notTar(archive: string, why: string): SourceImageError {
-  return new SourceImageError(`${archive} is not a valid OVA (a tar archive): ${why}. The file is damaged or incomplete: copy or export it again.`);
+  return new SourceImageError(
+    `${archive} is not a valid OVA (a tar archive): ${why}. The file is damaged or incomplete: copy or export it again.`,
+  );
 }

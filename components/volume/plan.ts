@@ -45,7 +45,11 @@ const GiB = 1024 ** 3;
  * set; everything else is converted to qcow2. Throws InvalidArgumentError for
  * a virtualSizeGiB smaller than the source.
  */
-export function planVolume(options: VolumeOptions, source: InspectedSource, resourceName: string): VolumePlan {
+export function planVolume(
+  options: VolumeOptions,
+  source: InspectedSource,
+  resourceName: string,
+): VolumePlan {
   const top = source.selected[0];
   const passThrough =
     !asksForConversion(options) &&

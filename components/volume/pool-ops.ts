@@ -1,14 +1,28 @@
 import { PreconditionError } from "../core/errors";
 import { virsh } from "../core/tools";
 import { HostAccess } from "../host/access";
-import { FILE_POOL_TYPES, leftoversOf, parsePoolState, parsePoolXml, parseVolumeXml, PoolFacts, VolumeFacts } from "./libvirt-xml";
+import {
+  FILE_POOL_TYPES,
+  leftoversOf,
+  parsePoolState,
+  parsePoolXml,
+  parseVolumeXml,
+  PoolFacts,
+  VolumeFacts,
+} from "./libvirt-xml";
 
 /** Whether a pool is defined, and its state ("running", "inactive", …). */
-export async function poolState(host: HostAccess, uri: string, pool: string): Promise<string | undefined> {
+export async function poolState(
+  host: HostAccess,
+  uri: string,
+  pool: string,
+): Promise<string | undefined> {
   const r = await host.run(virsh(uri, "pool-info", pool), { allowFailure: true });
   if (r.exitCode === 0) return parsePoolState(r.stdout);
   if (/Storage pool not found|no storage pool with matching name/.test(r.stderr)) return undefined;
-  throw new PreconditionError(`virsh pool-info ${pool} failed on ${host.label}: ${r.stderr.trim()}`);
+  throw new PreconditionError(
+    `virsh pool-info ${pool} failed on ${host.label}: ${r.stderr.trim()}`,
+  );
 }
 
 /**
@@ -16,7 +30,12 @@ export async function poolState(host: HostAccess, uri: string, pool: string): Pr
  * files in a folder. Leftovers of interrupted conversions into `volumeName`
  * are removed before the pool is refreshed, so libvirt never lists them.
  */
-export async function openFilePool(host: HostAccess, uri: string, pool: string, volumeName: string): Promise<PoolFacts> {
+export async function openFilePool(
+  host: HostAccess,
+  uri: string,
+  pool: string,
+  volumeName: string,
+): Promise<PoolFacts> {
   const state = await poolState(host, uri, pool);
   if (state === undefined) {
     throw new PreconditionError(
@@ -26,7 +45,9 @@ export async function openFilePool(host: HostAccess, uri: string, pool: string, 
     );
   }
   if (state !== "running") {
-    throw new PreconditionError(`pool: "${pool}" is ${state} on ${host.label}: start it with \`virsh pool-start ${pool}\`.`);
+    throw new PreconditionError(
+      `pool: "${pool}" is ${state} on ${host.label}: start it with \`virsh pool-start ${pool}\`.`,
+    );
   }
   const before = parsePoolXml((await host.run(virsh(uri, "pool-dumpxml", pool))).stdout);
   if (!FILE_POOL_TYPES.includes(before.type)) {
@@ -40,7 +61,11 @@ export async function openFilePool(host: HostAccess, uri: string, pool: string, 
 }
 
 /** Removes `.<volumeName>.nestlab-partial-*` files of killed or failed runs. */
-export async function removeLeftovers(host: HostAccess, poolPath: string, volumeName: string): Promise<string[]> {
+export async function removeLeftovers(
+  host: HostAccess,
+  poolPath: string,
+  volumeName: string,
+): Promise<string[]> {
   const r = await host.run(["ls", "-1A", "--", poolPath], { allowFailure: true });
   if (r.exitCode !== 0) return [];
   const leftovers = leftoversOf(r.stdout.split("\n").filter(Boolean), volumeName);
@@ -49,11 +74,20 @@ export async function removeLeftovers(host: HostAccess, poolPath: string, volume
 }
 
 /** The volume's facts, or undefined when the pool has no such volume. */
-export async function volumeFacts(host: HostAccess, uri: string, pool: string, volume: string): Promise<VolumeFacts | undefined> {
-  const r = await host.run(virsh(uri, "vol-dumpxml", "--pool", pool, volume), { allowFailure: true });
+export async function volumeFacts(
+  host: HostAccess,
+  uri: string,
+  pool: string,
+  volume: string,
+): Promise<VolumeFacts | undefined> {
+  const r = await host.run(virsh(uri, "vol-dumpxml", "--pool", pool, volume), {
+    allowFailure: true,
+  });
   if (r.exitCode === 0) return parseVolumeXml(r.stdout);
   if (/Storage volume not found|no storage vol with matching/.test(r.stderr)) return undefined;
-  throw new PreconditionError(`virsh vol-dumpxml --pool ${pool} ${volume} failed on ${host.label}: ${r.stderr.trim()}`);
+  throw new PreconditionError(
+    `virsh vol-dumpxml --pool ${pool} ${volume} failed on ${host.label}: ${r.stderr.trim()}`,
+  );
 }
 
 /** Whether a path exists on the host (any kind of file), and its inode. */

@@ -34,9 +34,16 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   async check(_olds, news) {
     if (isUnknown(news)) return { inputs: news };
     try {
-      return { inputs: { ...news, pool: validatePoolName(news.pool), path: validatePoolPath(news.path, "path") } };
+      return {
+        inputs: {
+          ...news,
+          pool: validatePoolName(news.pool),
+          path: validatePoolPath(news.path, "path"),
+        },
+      };
     } catch (e) {
-      if (e instanceof InvalidArgumentError) return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
+      if (e instanceof InvalidArgumentError)
+        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
       throw e;
     }
   },
@@ -46,7 +53,11 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     const host = diffVolume({ host: olds.host }, { host: news.host });
     replaces.push(...host.replaces);
     // Two pools cannot share a name or a folder: the old one goes first.
-    return { changes: replaces.length > 0 || host.changes, replaces, deleteBeforeReplace: replaces.length > 0 };
+    return {
+      changes: replaces.length > 0 || host.changes,
+      replaces,
+      deleteBeforeReplace: replaces.length > 0,
+    };
   },
 
   /** Defines, builds (mkdir), starts and autostarts a dir pool; refuses a pool that exists already. */
@@ -75,7 +86,9 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   async read(id, props) {
     const state = props as StoragePoolInputs;
     return withHost(state.host, state.sshPrivateKey, async (host) =>
-      (await poolState(host, state.host.libvirtUri, state.pool)) === undefined ? { id: "", props: {} } : { id, props },
+      (await poolState(host, state.host.libvirtUri, state.pool)) === undefined
+        ? { id: "", props: {} }
+        : { id, props },
     );
   },
 

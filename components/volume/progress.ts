@@ -30,6 +30,8 @@ export class ProgressThrottle {
     if (!due) return;
     this.lastAt = t;
     this.lastPercent = percent;
-    this.emit(`${this.label}: ${Math.floor(percent)}% after ${Math.round((t - this.startedAt) / 1000)} s`);
+    this.emit(
+      `${this.label}: ${Math.floor(percent)}% after ${Math.round((t - this.startedAt) / 1000)} s`,
+    );
   }
 }

@@ -62,7 +62,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     try {
       options = validateVolumeArgs(inputs);
     } catch (e) {
-      if (e instanceof InvalidArgumentError) return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
+      if (e instanceof InvalidArgumentError)
+        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
       throw e;
     }
     try {
@@ -70,11 +71,15 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         await requireTools(host, ["qemu-img"]);
         const source = await inspectSource(host, options, { verifyManifest: false });
         const plan = planVolume(options, source, inputs.resourceName);
-        return { inputs: { ...news, volumeName: plan.volumeName, sourceFingerprint: source.fingerprint } };
+        return {
+          inputs: { ...news, volumeName: plan.volumeName, sourceFingerprint: source.fingerprint },
+        };
       });
     } catch (e) {
-      if (e instanceof SourceImageError) return { inputs: news, failures: [{ property: "source", reason: e.message }] };
-      if (e instanceof InvalidArgumentError) return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
+      if (e instanceof SourceImageError)
+        return { inputs: news, failures: [{ property: "source", reason: e.message }] };
+      if (e instanceof InvalidArgumentError)
+        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
       throw e;
     }
   },
@@ -99,7 +104,10 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const plan = planVolume(options, source, inputs.resourceName);
       const pool = await openFilePool(host, uri, options.pool, plan.volumeName);
       const finalPath = `${pool.path}/${plan.volumeName}`;
-      if ((await volumeFacts(host, uri, options.pool, plan.volumeName)) || (await pathInode(host, finalPath))) {
+      if (
+        (await volumeFacts(host, uri, options.pool, plan.volumeName)) ||
+        (await pathInode(host, finalPath))
+      ) {
         throw new PreconditionError(
           `volumeName: "${plan.volumeName}" already exists in pool "${options.pool}" (${finalPath}), and this stack ` +
             `did not create it (or no longer tracks it, e.g. kept by retainOnDelete). ConvertedVolume never overwrites a volume: ` +
@@ -109,8 +117,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const needed = await requiredBytes(host, options, source, plan);
       if (needed > pool.availableBytes) {
         throw new PreconditionError(
-          `pool "${options.pool}" (${pool.path}) has ${gib(pool.availableBytes)} free on ${host.label}, but the volume made ` +
-            `from ${options.source} needs up to ${gib(needed)} (${plan.action === "convert" ? "qemu-img measure" : "the source's allocated size"}). ` +
+          `pool "${options.pool}" (${pool.path}) has ${showBytes(pool.availableBytes)} free on ${host.label}, but the volume made ` +
+            `from ${options.source} needs up to ${showBytes(needed)} (${plan.action === "convert" ? "qemu-img measure" : "the source's allocated size"}). ` +
             `Free space there, or choose another pool.`,
         );
       }
@@ -128,7 +136,10 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
               `Stop whatever writes to the source, then run again.`,
           );
         }
-        const [made] = parseImageInfo((await host.run(["qemu-img", "info", "--output=json", "-f", plan.outputFormat, tmp])).stdout);
+        const [made] = parseImageInfo(
+          (await host.run(["qemu-img", "info", "--output=json", "-f", plan.outputFormat, tmp]))
+            .stdout,
+        );
         if (made.virtualSizeBytes !== plan.virtualSizeBytes) {
           throw new PreconditionError(
             `the new volume ${tmp} has a virtual size of ${made.virtualSizeBytes} bytes, not ${plan.virtualSizeBytes}: discarded.`,
@@ -143,13 +154,19 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         await host.run(["sync", "--", pool.path]);
         await host.run(virsh(uri, "pool-refresh", options.pool));
         const vol = await volumeFacts(host, uri, options.pool, plan.volumeName);
-        if (!vol || vol.capacityBytes !== plan.virtualSizeBytes || vol.format !== plan.outputFormat) {
+        if (
+          !vol ||
+          vol.capacityBytes !== plan.virtualSizeBytes ||
+          vol.format !== plan.outputFormat
+        ) {
           throw new PreconditionError(
             `libvirt does not list ${finalPath} as a ${plan.outputFormat} volume of ${plan.virtualSizeBytes} bytes after pool-refresh ` +
               `(it says ${vol ? `${vol.format}, ${vol.capacityBytes} bytes` : "nothing"}): removed it again.`,
           );
         }
-        say(`${label}: done in ${Math.round((Date.now() - started) / 1000)} s, ${gib(vol.allocationBytes)} on disk.`);
+        say(
+          `${label}: done in ${Math.round((Date.now() - started) / 1000)} s, ${showBytes(vol.allocationBytes)} on disk.`,
+        );
         const outs: ConvertedVolumeOutputs = {
           ...inputs,
           volumeName: plan.volumeName,
@@ -181,7 +198,15 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       if ((await poolState(host, uri, String(state.pool))) === "running") {
         await host.run(virsh(uri, "pool-refresh", String(state.pool)));
         const vol = await volumeFacts(host, uri, String(state.pool), state.volumeName);
-        if (vol) return { id, props: { ...state, virtualSizeBytes: vol.capacityBytes, allocatedBytes: vol.allocationBytes } };
+        if (vol)
+          return {
+            id,
+            props: {
+              ...state,
+              virtualSizeBytes: vol.capacityBytes,
+              allocatedBytes: vol.allocationBytes,
+            },
+          };
       }
       return { id, props: state };
     });
@@ -206,7 +231,9 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const inode = await pathInode(host, state.path);
       const poolRunning = (await poolState(host, uri, pool)) === "running";
       if (inode !== undefined && inode !== state.inode) {
-        say(`ConvertedVolume ${state.resourceName}: ${state.path} is not the volume this stack made (another file took its name): left in place.`);
+        say(
+          `ConvertedVolume ${state.resourceName}: ${state.path} is not the volume this stack made (another file took its name): left in place.`,
+        );
       } else if (inode !== undefined && poolRunning) {
         await host.run(virsh(uri, "pool-refresh", pool));
         if (await volumeFacts(host, uri, pool, state.volumeName)) {
@@ -266,16 +293,30 @@ async function writeImage(
 }
 
 /** The most the new volume can take: qemu-img measure for a conversion, the allocated size for a copy. */
-async function requiredBytes(host: HostAccess, options: VolumeOptions, source: InspectedSource, plan: VolumePlan): Promise<number> {
+async function requiredBytes(
+  host: HostAccess,
+  options: VolumeOptions,
+  source: InspectedSource,
+  plan: VolumePlan,
+): Promise<number> {
   switch (plan.action) {
     case "copy":
       return source.chain.reduce((sum, l) => sum + l.allocatedBytes, 0);
     case "convert": {
       const measured = parseMeasure(
-        (await host.run(measureArgv({ ...options, inputFormat: source.inputFormat, input: source.input }))).stdout,
+        (
+          await host.run(
+            measureArgv({ ...options, inputFormat: source.inputFormat, input: source.input }),
+          )
+        ).stdout,
       );
-      const grows = plan.resizeToBytes !== undefined && (options.preallocation === "falloc" || options.preallocation === "full");
-      return measured.requiredBytes + (grows ? plan.virtualSizeBytes - source.selected[0].virtualSizeBytes : 0);
+      const grows =
+        plan.resizeToBytes !== undefined &&
+        (options.preallocation === "falloc" || options.preallocation === "full");
+      return (
+        measured.requiredBytes +
+        (grows ? plan.virtualSizeBytes - source.selected[0].virtualSizeBytes : 0)
+      );
     }
     default: {
       const never: never = plan.action;
@@ -284,6 +325,8 @@ async function requiredBytes(host: HostAccess, options: VolumeOptions, source: I
   }
 }
 
-function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
+/** "1310720000 bytes (1.22 GiB)": exact, and readable. */
+export function showBytes(bytes: number): string {
+  const [unit, div] = bytes >= 1024 ** 3 ? ["GiB", 1024 ** 3] : ["MiB", 1024 ** 2];
+  return `${bytes} bytes (${(bytes / div).toFixed(2)} ${unit})`;
 }

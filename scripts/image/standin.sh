@@ -44,39 +44,6 @@ die() {
   exit 1
 }
 
-# --- the cache key: every input file of the build, by path and content -------
-key="$(
-  cd "$here"
-  find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
-)"
-final="$NESTLAB_CACHE/standin-$key"
-if [ -f "$final/build.env" ]; then
-  log "cached: $final"
-  printf '%s\n' "$final"
-  exit 0
-fi
-
-[ "$(id -u)" -eq 0 ] || die "building the stand-in image needs root (mmdebstrap, chroot); run: sudo bash scripts/image/standin.sh"
-mkdir -p "$NESTLAB_CACHE"
-# One build per key at a time; a second caller waits and then finds it.
-exec 9>"$NESTLAB_CACHE/standin-$key.lock"
-flock 9
-if [ -f "$final/build.env" ]; then
-  log "cached: $final"
-  printf '%s\n' "$final"
-  exit 0
-fi
-
-work="$(mktemp -d "$NESTLAB_CACHE/.standin-$key.building.XXXXXX")"
-failed_log="$NESTLAB_CACHE/standin-$key.failed.log"
-cleanup() { rm -rf "$work"; }
-trap cleanup EXIT
-out="$work/image"
-mkdir -p "$out" "$work/logs"
-rm -f "$failed_log"
-build_started=$(date +%s)
-timings=()
-
 # step NAME COMMAND...: runs one build step with its output in a log; on
 # failure names the step and shows the log's last lines, keeping the log.
 step() {
@@ -85,7 +52,15 @@ step() {
   local started rc=0
   started=$(date +%s)
   log "step $name ..."
-  "$@" >"$work/logs/$name.log" 2>&1 || rc=$?
+  # A subshell with errexit of its own: a function called as `f || …` would
+  # run with errexit off and go on after a failed command.
+  set +e
+  (
+    set -e
+    "$@"
+  ) >"$work/logs/$name.log" 2>&1
+  rc=$?
+  set -e
   if [ "$rc" -ne 0 ]; then
     {
       printf 'standin: step %s failed (exit %s); last lines of its log:\n' "$name" "$rc"
@@ -97,6 +72,21 @@ step() {
   fi
   timings+=("step_${name//-/_}_seconds=$(($(date +%s) - started))")
   log "step $name done in $(($(date +%s) - started)) s"
+}
+
+# The cache key: every input file of the build (not the docs), by path and
+# content.
+cache_key() {
+  (
+    cd "$here"
+    find . -type f ! -name '*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16
+  )
+}
+
+found() {
+  log "cached: $final"
+  printf '%s\n' "$final"
+  exit 0
 }
 
 # --- steps ---------------------------------------------------------------------
@@ -161,6 +151,18 @@ customize_rootfs() {
   install -m 0644 "$work/ssh_host_ed25519_key.pub" "$root/etc/ssh/ssh_host_ed25519_key.pub"
   install -d -m 0700 "$root/root/.ssh"
   install -m 0600 "$out/id_ed25519.pub" "$root/root/.ssh/authorized_keys"
+  # GRUB as grub-install would lay it out in /boot/grub, and its core image
+  # for the gap after the MBR (written into the disk in make_base).
+  local kver
+  kver="$(basename "$(ls -d "$root"/usr/lib/modules/*)")"
+  install -d "$root/boot/grub/i386-pc"
+  cp "$root"/usr/lib/grub/i386-pc/*.mod "$root"/usr/lib/grub/i386-pc/*.lst "$root"/usr/lib/grub/i386-pc/boot.img "$root/boot/grub/i386-pc/"
+  sed "s|@KVER@|$kver|g" "$here/grub/grub.cfg.in" >"$root/boot/grub/grub.cfg"
+  cp "$here/grub/load.cfg" "$root/tmp/nestlab-load.cfg"
+  chroot "$root" grub-mkimage -O i386-pc -o /boot/grub/i386-pc/core.img -c /tmp/nestlab-load.cfg \
+    -p '(hd0,msdos1)/grub' biosdisk part_msdos xfs search_label
+  rm -f "$root/tmp/nestlab-load.cfg"
+  cp "$root/boot/grub/i386-pc/boot.img" "$root/boot/grub/i386-pc/core.img" "$work/"
   # No AppArmor userspace in the image: libvirt runs guests without a
   # security driver.
   printf '\n# nestlab stand-in\nsecurity_driver = "none"\n' >>"$root/etc/libvirt/qemu.conf"
@@ -236,12 +238,15 @@ mount /dev/rhel/root /
 mkdir /boot
 mount /dev/sda1 /boot
 tar-in $work/rootfs.tar / xattrs:true acls:true
-command "grub-install --target=i386-pc /dev/sda"
-command "update-grub"
-cat /boot/grub/grub.cfg
 df-h
 umount-all
 EOF
+  # GRUB on the disk: boot.img's code in the MBR (the partition table after
+  # byte 440 stays), core.img in the sectors after it, as grub-install embeds
+  # them. (grub-install inside libguestfs's chroot probes the appliance's own
+  # disk and refuses.)
+  dd if="$work/boot.img" of="$raw" bs=440 count=1 conv=notrunc status=none
+  dd if="$work/core.img" of="$raw" bs=512 seek=1 conv=notrunc status=none
   qemu-img convert -p -f raw -O vmdk -o subformat=monolithicSparse "$raw" "$out/$BASE"
   rm -f "$raw"
   qemu-img info "$out/$BASE"
@@ -281,18 +286,49 @@ finish() {
   cat "$out/build.env"
 }
 
-step tools install_tools
-export LIBGUESTFS_BACKEND=direct
-# This machine's /dev/kvm cannot run ordinary guests: the appliance uses TCG.
-export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
-step keys make_keys
-step rootfs make_rootfs
-step customize customize_rootfs
-step lab make_lab
-rm -rf "$work/rootfs"
-step base make_base
-step delta make_delta
-step finish finish
-mv "$out" "$final"
-log "built in $(($(date +%s) - build_started)) s: $final"
-printf '%s\n' "$final"
+main() {
+  key="$(cache_key)"
+  final="$NESTLAB_CACHE/standin-$key"
+  [ ! -f "$final/build.env" ] || found
+
+  [ "$(id -u)" -eq 0 ] || die "building the stand-in image needs root (mmdebstrap, chroot); run: sudo bash scripts/image/standin.sh"
+  mkdir -p "$NESTLAB_CACHE"
+  # One build per key at a time; a second caller waits, then finds it.
+  exec 9>"$NESTLAB_CACHE/standin-$key.lock"
+  flock 9
+  [ ! -f "$final/build.env" ] || found
+
+  # Left by a build that was killed: no build of this key runs now. Never
+  # across a mount point (mmdebstrap mounts /dev and /proc in its root).
+  rm -rf --one-file-system "$NESTLAB_CACHE/.standin-$key.building."*
+  work="$(mktemp -d "$NESTLAB_CACHE/.standin-$key.building.XXXXXX")"
+  failed_log="$NESTLAB_CACHE/standin-$key.failed.log"
+  trap 'rm -rf --one-file-system "$work"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  out="$work/image"
+  mkdir -p "$out" "$work/logs"
+  rm -f "$failed_log"
+  build_started=$(date +%s)
+  timings=()
+
+  step tools install_tools
+  export LIBGUESTFS_BACKEND=direct
+  # This machine's /dev/kvm cannot run ordinary guests: the appliance uses TCG.
+  export LIBGUESTFS_BACKEND_SETTINGS=force_tcg
+  step keys make_keys
+  step rootfs make_rootfs
+  step customize customize_rootfs
+  step lab make_lab
+  rm -rf --one-file-system "$work/rootfs"
+  step base make_base
+  step delta make_delta
+  step finish finish
+  mv "$out" "$final"
+  log "built in $(($(date +%s) - build_started)) s: $final"
+  printf '%s\n' "$final"
+}
+
+# Everything runs from main, read whole before it starts: editing this file
+# during a build does not change the running build.
+main "$@"

@@ -53,7 +53,9 @@ let pending: Promise<StandinImage> | undefined;
  * The stand-in image: found in the cache, or built (as root, about 10 minutes).
  * One build per process, however many callers ask.
  */
-export function ensureStandinImage(options: { onLogLine?: (line: string) => void } = {}): Promise<StandinImage> {
+export function ensureStandinImage(
+  options: { onLogLine?: (line: string) => void } = {},
+): Promise<StandinImage> {
   pending ??= buildOrFind(options.onLogLine).catch((e: unknown) => {
     pending = undefined;
     throw e;
@@ -62,7 +64,10 @@ export function ensureStandinImage(options: { onLogLine?: (line: string) => void
 }
 
 async function buildOrFind(onLogLine?: (line: string) => void): Promise<StandinImage> {
-  const result = await spawnCollect(["bash", SCRIPT], { timeoutMs: BUILD_TIMEOUT_MS, onOutputLine: onLogLine });
+  const result = await spawnCollect(["bash", SCRIPT], {
+    timeoutMs: BUILD_TIMEOUT_MS,
+    onOutputLine: onLogLine,
+  });
   if (result.exitCode !== 0) {
     throw new Error(
       `the stand-in image could not be built (bash ${SCRIPT} exited with ${result.exitCode}):\n${lastLines(result.stderr, 40)}`,

@@ -6,7 +6,9 @@
 import { promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
+import { resolveHost } from "../../../components/host/connection";
 import { spawnCollect } from "../../../components/host/spawn";
+import { SshHost } from "../../../components/host/ssh";
 import { BUILD_SCRIPT, ensureGuestKit, GuestKit } from "../../support/guest-kit";
 import { GuestVm, guestSshArgv, startGuestVm } from "../../support/guest-vm";
 
@@ -218,6 +220,29 @@ describe("a booted kit guest (qemu64,+svm under TCG)", () => {
       await reload();
     }
     expect(await nestedValue()).toBe("1\n");
+  });
+
+  test("serves the project's SshHost through vm.hostConnection: atomic write, read, list, remove, run", async () => {
+    const { spec, privateKey } = resolveHost(vm.hostConnection);
+    const host = new SshHost(spec.ssh!, privateKey);
+    try {
+      await host.writeFileAtomic(
+        "/etc/modprobe.d/nlt-sshhost.conf",
+        "# kept\noptions kvm_amd nested=0\n",
+      );
+      expect(await host.readFile("/etc/modprobe.d/nlt-sshhost.conf")).toBe(
+        "# kept\noptions kvm_amd nested=0\n",
+      );
+      expect(await host.listDir("/etc/modprobe.d")).toEqual(["nlt-sshhost.conf"]);
+      expect(await host.readFile("/etc/modprobe.d/absent.conf")).toBeUndefined();
+      expect(await host.hasCommand("modprobe")).toBe(true);
+      expect(await host.hasCommand("virsh")).toBe(false);
+      await host.removeFile("/etc/modprobe.d/nlt-sshhost.conf");
+      expect(await host.listDir("/etc/modprobe.d")).toEqual([]);
+      expect((await host.run(["cat", NESTED])).stdout).toBe("1\n");
+    } finally {
+      await host.close();
+    }
   });
 
   test("kvm-holder fails clearly when there is no /dev/kvm", async () => {

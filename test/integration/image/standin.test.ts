@@ -31,10 +31,15 @@ const MINUTE = 60 * 1000;
 let image: StandinImage;
 let workDir: string;
 
-async function run(argv: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}) {
+async function run(
+  argv: string[],
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+) {
   const result = await spawnCollect(argv, options);
   if (result.exitCode !== 0) {
-    throw new Error(`\`${argv.join(" ")}\` exited with ${result.exitCode}:\n${result.stderr.slice(-3000)}`);
+    throw new Error(
+      `\`${argv.join(" ")}\` exited with ${result.exitCode}:\n${result.stderr.slice(-3000)}`,
+    );
   }
   return result.stdout;
 }
@@ -42,7 +47,9 @@ async function run(argv: string[], options: { timeoutMs?: number; env?: Record<s
 beforeAll(async () => {
   const started = Date.now();
   image = await ensureStandinImage();
-  console.log(`stand-in image ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${image.dir}`);
+  console.log(
+    `stand-in image ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${image.dir}`,
+  );
   workDir = await fs.mkdtemp(path.join(os.tmpdir(), "nlt-image-"));
   // QEMU runs as libvirt-qemu: it must reach the disk inside this folder.
   await fs.chmod(workDir, 0o755);
@@ -60,7 +67,10 @@ interface ChainLink {
   "actual-size": number;
   "virtual-size": number;
   "backing-filename"?: string;
-  "format-specific": { type: string; data: { cid: number; "parent-cid": number; "create-type": string } };
+  "format-specific": {
+    type: string;
+    data: { cid: number; "parent-cid": number; "create-type": string };
+  };
 }
 
 describe("the stand-in image's VMware chain", () => {
@@ -105,7 +115,16 @@ describe("the stand-in image's VMware chain", () => {
   });
 
   it("shows different guest data through the delta than in the base alone", async () => {
-    const result = await spawnCollect(["qemu-img", "compare", "-f", "vmdk", "-F", "vmdk", image.baseVmdk, image.deltaVmdk]);
+    const result = await spawnCollect([
+      "qemu-img",
+      "compare",
+      "-f",
+      "vmdk",
+      "-F",
+      "vmdk",
+      image.baseVmdk,
+      image.deltaVmdk,
+    ]);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toMatch(/Content mismatch at offset/);
   });
@@ -113,30 +132,74 @@ describe("the stand-in image's VMware chain", () => {
   it("keeps the root key private and records the package set", async () => {
     expect((await fs.stat(image.sshPrivateKeyFile)).mode & 0o077).toBe(0);
     const manifest = await fs.readFile(image.manifestFile, "utf8");
-    for (const pkg of ["linux-image-amd64", "grub-pc-bin", "lvm2", "xfsprogs", "openssh-server", "libvirt-daemon-system", "qemu-system-x86"]) {
+    for (const pkg of [
+      "linux-image-amd64",
+      "grub-pc-bin",
+      "lvm2",
+      "xfsprogs",
+      "openssh-server",
+      "libvirt-daemon-system",
+      "qemu-system-x86",
+    ]) {
       expect(manifest).toMatch(new RegExp(`^${pkg} \\S+ amd64$`, "m"));
     }
   });
 });
 
 describe("the base alone, read with libguestfs", () => {
-  it("has RHEL 7's layout (MBR, /boot XFS, LVM rhel/root XFS) and no lab machines", async () => {
-    const out = await run(
-      [
-        "guestfish", "--ro", "--format=vmdk", "-a", image.baseVmdk, "--", "run",
-        ":", "part-get-parttype", "/dev/sda",
-        ":", "vfs-type", "/dev/sda1",
-        ":", "lvs",
-        ":", "vfs-type", "/dev/rhel/root",
-        ":", "mount-ro", "/dev/rhel/root", "/",
-        ":", "is-file", DELTA_MARKER_FILE,
-        ":", "glob-expand", "/etc/libvirt/qemu/*.xml",
-        ":", "is-file", "/etc/ssh/ssh_host_ed25519_key",
-      ],
-      { timeoutMs: 5 * MINUTE, env: { LIBGUESTFS_BACKEND: "direct", LIBGUESTFS_BACKEND_SETTINGS: "force_tcg" } },
-    );
-    expect(out.trim().split("\n")).toEqual(["msdos", "xfs", "/dev/rhel/root", "xfs", "false", "true"]);
-  }, 5 * MINUTE);
+  it(
+    "has RHEL 7's layout (MBR, /boot XFS, LVM rhel/root XFS) and no lab machines",
+    async () => {
+      const out = await run(
+        [
+          "guestfish",
+          "--ro",
+          "--format=vmdk",
+          "-a",
+          image.baseVmdk,
+          "--",
+          "run",
+          ":",
+          "part-get-parttype",
+          "/dev/sda",
+          ":",
+          "vfs-type",
+          "/dev/sda1",
+          ":",
+          "lvs",
+          ":",
+          "vfs-type",
+          "/dev/rhel/root",
+          ":",
+          "mount-ro",
+          "/dev/rhel/root",
+          "/",
+          ":",
+          "is-file",
+          DELTA_MARKER_FILE,
+          ":",
+          "glob-expand",
+          "/etc/libvirt/qemu/*.xml",
+          ":",
+          "is-file",
+          "/etc/ssh/ssh_host_ed25519_key",
+        ],
+        {
+          timeoutMs: 5 * MINUTE,
+          env: { LIBGUESTFS_BACKEND: "direct", LIBGUESTFS_BACKEND_SETTINGS: "force_tcg" },
+        },
+      );
+      expect(out.trim().split("\n")).toEqual([
+        "msdos",
+        "xfs",
+        "/dev/rhel/root",
+        "xfs",
+        "false",
+        "true",
+      ]);
+    },
+    5 * MINUTE,
+  );
 });
 
 /** A free TCP port on 127.0.0.1 (free when asked; QEMU binds it right after). */
@@ -199,19 +262,26 @@ describe("the stand-in classroom host, booted under TCG", () => {
 
   const sshArgv = (...command: string[]) => [
     "ssh",
-    "-o", "BatchMode=yes",
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${knownHosts}`,
-    "-o", "ConnectTimeout=5",
-    "-i", image.sshPrivateKeyFile,
-    "-p", String(sshPort),
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "ConnectTimeout=5",
+    "-i",
+    image.sshPrivateKeyFile,
+    "-p",
+    String(sshPort),
     "root@127.0.0.1",
     ...command,
   ];
   const ssh = (...command: string[]) => run(sshArgv(...command), { timeoutMs: MINUTE });
   const remoteUri = () =>
     `qemu+ssh://root@127.0.0.1:${sshPort}/system?keyfile=${image.sshPrivateKeyFile}&no_tty=1&no_verify=1`;
-  const remoteVirsh = (...args: string[]) => run(["virsh", "-c", remoteUri(), ...args], { timeoutMs: 2 * MINUTE });
+  const remoteVirsh = (...args: string[]) =>
+    run(["virsh", "-c", remoteUri(), ...args], { timeoutMs: 2 * MINUTE });
 
   it(
     "boots from its own disk to SSH within 90 s and runs all three lab machines, with svm, within 2 minutes after",
@@ -219,7 +289,9 @@ describe("the stand-in classroom host, booted under TCG", () => {
       // Convert the top of the chain (the delta and, through it, the base).
       const disk = path.join(workDir, "classroom-host.qcow2");
       let started = Date.now();
-      await run(["qemu-img", "convert", "-f", "vmdk", "-O", "qcow2", image.deltaVmdk, disk], { timeoutMs: 10 * MINUTE });
+      await run(["qemu-img", "convert", "-f", "vmdk", "-O", "qcow2", image.deltaVmdk, disk], {
+        timeoutMs: 10 * MINUTE,
+      });
       const convertSeconds = (Date.now() - started) / 1000;
 
       sshPort = await freePort();
@@ -244,12 +316,18 @@ describe("the stand-in classroom host, booted under TCG", () => {
       }
       if (sshReadySeconds < 0) {
         const console = await fs.readFile(serialLog, "utf8").catch(() => "");
-        throw new Error(`no SSH on 127.0.0.1:${sshPort} after 5 minutes; serial console:\n${console.slice(-4000)}`);
+        throw new Error(
+          `no SSH on 127.0.0.1:${sshPort} after 5 minutes; serial console:\n${console.slice(-4000)}`,
+        );
       }
 
       // Booted by GRUB from its own disk: the domain has no <kernel>, GRUB sets BOOT_IMAGE.
-      expect(await ssh("cat", "/proc/cmdline")).toMatch(/^BOOT_IMAGE=\/vmlinuz-\S+ root=\/dev\/mapper\/rhel-root /);
-      expect((await ssh("findmnt", "-n", "-o", "SOURCE,FSTYPE", "/")).trim()).toBe("/dev/mapper/rhel-root xfs");
+      expect(await ssh("cat", "/proc/cmdline")).toMatch(
+        /^BOOT_IMAGE=\/vmlinuz-\S+ root=\/dev\/mapper\/rhel-root /,
+      );
+      expect((await ssh("findmnt", "-n", "-o", "SOURCE,FSTYPE", "/")).trim()).toBe(
+        "/dev/mapper/rhel-root xfs",
+      );
       expect((await ssh("findmnt", "-n", "-o", "FSTYPE", "/boot")).trim()).toBe("xfs");
       // KVM inside: kvm_amd loaded with nested on, kvm_intel present as a module.
       expect((await ssh("cat", "/sys/module/kvm_amd/parameters/nested")).trim()).toBe("1");
@@ -269,7 +347,9 @@ describe("the stand-in classroom host, booted under TCG", () => {
       while (up.size < LAB_MACHINES.length && Date.now() - started < 5 * MINUTE) {
         for (const machine of LAB_MACHINES) {
           if (up.has(machine)) continue;
-          const log = await spawnCollect(sshArgv("cat", labSerialLog(machine)), { timeoutMs: 20_000 });
+          const log = await spawnCollect(sshArgv("cat", labSerialLog(machine)), {
+            timeoutMs: 20_000,
+          });
           const line = parseLabUpLine(log.stdout);
           if (line) up.set(machine, line);
         }

@@ -39,7 +39,8 @@ export interface TreeSpec {
 }
 
 const CPU: Record<TreeCpu, string> = {
-  intel: "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme de pse tsc msr vmx ssse3\n\n",
+  intel:
+    "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme de pse tsc msr vmx ssse3\n\n",
   amd: "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu vme de pse tsc msr svm abm\n\n",
   none: "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu vme de pse tsc msr hypervisor\n\n",
 };
@@ -61,15 +62,21 @@ export async function makeTree(spec: TreeSpec): Promise<string> {
   await put("/proc/sys/kernel/osrelease", `${release}\n`);
   await fs.mkdir(path.join(root, "/sys/module/kvm"), { recursive: true });
   for (const m of spec.otherModules ?? []) await put(`/sys/module/${m}/initstate`, "live\n");
-  if (spec.etcModprobeD ?? true) await fs.mkdir(path.join(root, "/etc/modprobe.d"), { recursive: true });
+  if (spec.etcModprobeD ?? true)
+    await fs.mkdir(path.join(root, "/etc/modprobe.d"), { recursive: true });
   await fs.mkdir(path.join(root, "/usr/lib/modprobe.d"), { recursive: true });
   const module = moduleOf(spec.cpu);
   const file = module.replace("_", "-");
   await put(
     `/lib/modules/${release}/modules.dep`,
-    (spec.installed ?? true) ? `kernel/arch/x86/kvm/kvm.ko:\nkernel/arch/x86/kvm/${file}.ko: kernel/arch/x86/kvm/kvm.ko\n` : "kernel/arch/x86/kvm/kvm.ko:\n",
+    (spec.installed ?? true)
+      ? `kernel/arch/x86/kvm/kvm.ko:\nkernel/arch/x86/kvm/${file}.ko: kernel/arch/x86/kvm/kvm.ko\n`
+      : "kernel/arch/x86/kvm/kvm.ko:\n",
   );
-  await put(`/lib/modules/${release}/modules.builtin`, spec.inModulesBuiltin ? `kernel/arch/x86/kvm/${file}.ko\n` : "kernel/lib/zlib.ko\n");
+  await put(
+    `/lib/modules/${release}/modules.builtin`,
+    spec.inModulesBuiltin ? `kernel/arch/x86/kvm/${file}.ko\n` : "kernel/lib/zlib.ko\n",
+  );
   if (spec.cpu !== "none") {
     switch (spec.moduleState ?? "loaded") {
       case "loaded":
@@ -140,7 +147,9 @@ export class PreparedHost implements HostAccess {
 
   /** The commands that would have changed something (modprobe, rmmod). */
   changes(): string[] {
-    return this.commands.filter((c) => c[0] === "modprobe" || c[0] === "rmmod").map((c) => c.join(" "));
+    return this.commands
+      .filter((c) => c[0] === "modprobe" || c[0] === "rmmod")
+      .map((c) => c.join(" "));
   }
 
   readFile(file: string): Promise<string | undefined> {
@@ -177,9 +186,12 @@ export class PreparedHost implements HostAccess {
         return this.local.run(argv, { ...options, allowFailure: true });
       case "virsh": {
         const args = argv.slice(argv.indexOf("-c") + 2);
-        if (args[0] === "list") return ok((this.behaviour.libvirtDomains ?? []).map((d) => `${d}\n`).join("") + "\n");
+        if (args[0] === "list")
+          return ok((this.behaviour.libvirtDomains ?? []).map((d) => `${d}\n`).join("") + "\n");
         if (args[0] === "capabilities") {
-          return ok(`<capabilities><host><cpu><arch>x86_64</arch><vendor>${this.behaviour.libvirtVendor ?? "AMD"}</vendor></cpu></host></capabilities>\n`);
+          return ok(
+            `<capabilities><host><cpu><arch>x86_64</arch><vendor>${this.behaviour.libvirtVendor ?? "AMD"}</vendor></cpu></host></capabilities>\n`,
+          );
         }
         return fail(`virsh: unexpected ${args.join(" ")}`);
       }
@@ -215,10 +227,15 @@ export class PreparedHost implements HostAccess {
   private async rmmod(module: string): Promise<RunResult> {
     const dir = path.join(this.root, "sys/module", module);
     if (!(await exists(path.join(dir, "initstate")))) {
-      return { exitCode: 1, stdout: "", stderr: `rmmod: ERROR: Module ${module} is not currently loaded\n` };
+      return {
+        exitCode: 1,
+        stdout: "",
+        stderr: `rmmod: ERROR: Module ${module} is not currently loaded\n`,
+      };
     }
     const refcnt = Number((await fs.readFile(path.join(dir, "refcnt"), "utf8")).trim());
-    if (refcnt > 0) return { exitCode: 1, stdout: "", stderr: `rmmod: ERROR: Module ${module} is in use\n` };
+    if (refcnt > 0)
+      return { exitCode: 1, stdout: "", stderr: `rmmod: ERROR: Module ${module} is in use\n` };
     await fs.rm(dir, { recursive: true, force: true });
     return { exitCode: 0, stdout: "", stderr: "" };
   }

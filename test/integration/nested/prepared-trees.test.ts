@@ -7,7 +7,14 @@ import { promises as fs } from "fs";
 import { HostAccess } from "../../../components/host/access";
 import { HostSpec } from "../../../components/host/connection";
 import { NestedState, provider } from "../../../components/nested/provider";
-import { makeTree, PreparedHost, readTree, SimulatedBehaviour, snapshotTree, TreeSpec } from "./prepared-host";
+import {
+  makeTree,
+  PreparedHost,
+  readTree,
+  SimulatedBehaviour,
+  snapshotTree,
+  TreeSpec,
+} from "./prepared-host";
 
 let current: PreparedHost | undefined;
 
@@ -15,7 +22,11 @@ jest.mock("../../../components/host", () => {
   const actual = jest.requireActual("../../../components/host");
   return {
     ...actual,
-    withHost: async (_spec: unknown, _key: unknown, body: (host: HostAccess) => Promise<unknown>) => {
+    withHost: async (
+      _spec: unknown,
+      _key: unknown,
+      body: (host: HostAccess) => Promise<unknown>,
+    ) => {
       if (!current) throw new Error("no prepared host");
       return body(current);
     },
@@ -46,22 +57,51 @@ async function create(host: HostSpec, mode: string, restoreOnDelete = false): Pr
   return r.outs as NestedState;
 }
 
-const QEMU_CLASSROOM = { pid: 4242, comm: "qemu-kvm", cmdline: ["/usr/libexec/qemu-kvm", "-m", "4096", "-name", "classroom", "-vnc", ":20"] };
+const QEMU_CLASSROOM = {
+  pid: 4242,
+  comm: "qemu-kvm",
+  cmdline: ["/usr/libexec/qemu-kvm", "-m", "4096", "-name", "classroom", "-vnc", ":20"],
+};
 
 describe("detection on prepared trees", () => {
   test.each([
-    ["Intel, kvm_intel loaded, N", { cpu: "intel", nested: "N" }, ["intel", "kvm_intel", "loaded", false]],
-    ["Intel, kvm_intel loaded, Y", { cpu: "intel", nested: "Y" }, ["intel", "kvm_intel", "loaded", true]],
+    [
+      "Intel, kvm_intel loaded, N",
+      { cpu: "intel", nested: "N" },
+      ["intel", "kvm_intel", "loaded", false],
+    ],
+    [
+      "Intel, kvm_intel loaded, Y",
+      { cpu: "intel", nested: "Y" },
+      ["intel", "kvm_intel", "loaded", true],
+    ],
     ["AMD, kvm_amd loaded, 1", { cpu: "amd", nested: "1" }, ["amd", "kvm_amd", "loaded", true]],
     ["AMD, kvm_amd loaded, 0", { cpu: "amd", nested: "0" }, ["amd", "kvm_amd", "loaded", false]],
-    ["Intel, built in (parameters in sysfs)", { cpu: "intel", moduleState: "builtin", nested: "Y" }, ["intel", "kvm_intel", "builtin", true]],
-    ["AMD, built in (modules.builtin only)", { cpu: "amd", moduleState: "absent", inModulesBuiltin: true }, ["amd", "kvm_amd", "builtin", false]],
-    ["AMD, installed, not loaded", { cpu: "amd", moduleState: "absent" }, ["amd", "kvm_amd", "absent", false]],
+    [
+      "Intel, built in (parameters in sysfs)",
+      { cpu: "intel", moduleState: "builtin", nested: "Y" },
+      ["intel", "kvm_intel", "builtin", true],
+    ],
+    [
+      "AMD, built in (modules.builtin only)",
+      { cpu: "amd", moduleState: "absent", inModulesBuiltin: true },
+      ["amd", "kvm_amd", "builtin", false],
+    ],
+    [
+      "AMD, installed, not loaded",
+      { cpu: "amd", moduleState: "absent" },
+      ["amd", "kvm_amd", "absent", false],
+    ],
     ["no vmx/svm", { cpu: "none", otherModules: ["kvm_pvm"] }, ["none", null, "absent", false]],
   ] as const)("%s", async (_name, spec, [vendor, module, moduleState, nested]) => {
     const { host } = await prepare(spec);
     const { props } = await provider.read("id", { host, mode: "check" } as NestedState);
-    expect([props.vendor, props.module, props.moduleState, props.nested]).toEqual([vendor, module, moduleState, nested]);
+    expect([props.vendor, props.module, props.moduleState, props.nested]).toEqual([
+      vendor,
+      module,
+      moduleState,
+      nested,
+    ]);
   });
 
   test("reads modprobe.d in modprobe's order, the command line last, and every running guest", async () => {
@@ -76,9 +116,20 @@ describe("detection on prepared trees", () => {
           "/etc/modprobe.d/a.conf": "options kvm_intel ept=1\n",
           "/usr/lib/modprobe.d/00-vendor.conf": "options kvm_intel nested=1\n",
         },
-        kvmProcesses: [QEMU_CLASSROOM, { pid: 77, comm: "qemu-system-x86", cmdline: ["qemu-system-x86_64", "-name", "guest=server,debug-threads=on"] }],
+        kvmProcesses: [
+          QEMU_CLASSROOM,
+          {
+            pid: 77,
+            comm: "qemu-system-x86",
+            cmdline: ["qemu-system-x86_64", "-name", "guest=server,debug-threads=on"],
+          },
+        ],
       },
-      { commands: ["modprobe", "rmmod", "virsh"], libvirtDomains: ["server", "desktop"], libvirtVendor: "Intel" },
+      {
+        commands: ["modprobe", "rmmod", "virsh"],
+        libvirtDomains: ["server", "desktop"],
+        libvirtVendor: "Intel",
+      },
     );
     const { props } = await provider.read("id", { host, mode: "check" } as NestedState);
     expect(props.settings).toEqual([
@@ -86,7 +137,11 @@ describe("detection on prepared trees", () => {
       "/etc/modprobe.d/kvm.conf:2: options kvm-intel nested=1",
       "kernel command line: kvm-intel.nested=1",
     ]);
-    expect([props.persisted, props.cmdlineNested, props.pendingReboot]).toEqual([true, true, false]);
+    expect([props.persisted, props.cmdlineNested, props.pendingReboot]).toEqual([
+      true,
+      true,
+      false,
+    ]);
     expect(props.guests).toEqual(["classroom (qemu-kvm, pid 4242)", "desktop", "server"]);
     expect(props.runningGuests).toBe(3);
     expect(props.notes).toEqual([]);
@@ -139,7 +194,12 @@ describe("check on prepared trees", () => {
   });
 
   test("fails when the module is not installed for the running kernel", async () => {
-    const { host } = await prepare({ cpu: "amd", moduleState: "absent", installed: false, release: "6.1.0-9-amd64" });
+    const { host } = await prepare({
+      cpu: "amd",
+      moduleState: "absent",
+      installed: false,
+      release: "6.1.0-9-amd64",
+    });
     await expect(create(host, "enable")).rejects.toThrow(
       "kvm_amd is not available on prepared host: it is not loaded, not built into kernel 6.1.0-9-amd64, and /lib/modules/6.1.0-9-amd64 has no kvm-amd.ko.",
     );
@@ -148,7 +208,11 @@ describe("check on prepared trees", () => {
 
 describe("enable, persist, disable on prepared trees", () => {
   test("enable on old Intel writes the managed file, reloads kvm_intel and reads Y back", async () => {
-    const { root, host, sim } = await prepare({ cpu: "intel", nested: "N", release: "3.10.0-1160.el7.x86_64" });
+    const { root, host, sim } = await prepare({
+      cpu: "intel",
+      nested: "N",
+      release: "3.10.0-1160.el7.x86_64",
+    });
     const outs = await create(host, "enable");
     expect(await readTree(root, MANAGED)).toBe(`${HEADER}options kvm_intel nested=1\n`);
     expect(await readTree(root, "/sys/module/kvm_intel/parameters/nested")).toBe("Y\n");
@@ -163,7 +227,9 @@ describe("enable, persist, disable on prepared trees", () => {
       writtenModprobeContent: `${HEADER}options kvm_intel nested=1\n`,
       previousNested: false,
     });
-    expect(await provider.diff("id", outs, { host, mode: "enable", restoreOnDelete: false })).toMatchObject({ changes: false });
+    expect(
+      await provider.diff("id", outs, { host, mode: "enable", restoreOnDelete: false }),
+    ).toMatchObject({ changes: false });
   });
 
   test("enable where nested is already on (AMD default) is a no-op: no file, no command, no diff", async () => {
@@ -172,12 +238,24 @@ describe("enable, persist, disable on prepared trees", () => {
     const outs = await create(host, "enable");
     expect(sim.changes()).toEqual([]);
     expect(await snapshotTree(root)).toEqual(before);
-    expect([outs.nested, outs.persisted, outs.nestedAfterReboot, outs.modprobeFile]).toEqual([true, null, true, null]);
-    expect(await provider.diff("id", outs, { host, mode: "enable", restoreOnDelete: false })).toMatchObject({ changes: false });
+    expect([outs.nested, outs.persisted, outs.nestedAfterReboot, outs.modprobeFile]).toEqual([
+      true,
+      null,
+      true,
+      null,
+    ]);
+    expect(
+      await provider.diff("id", outs, { host, mode: "enable", restoreOnDelete: false }),
+    ).toMatchObject({ changes: false });
   });
 
   test("enable with kvm-intel.nested=1 on the command line writes no file, reloads only", async () => {
-    const { root, host, sim } = await prepare({ cpu: "intel", nested: "N", cmdline: "ro kvm-intel.nested=1", release: "4.19.0" });
+    const { root, host, sim } = await prepare({
+      cpu: "intel",
+      nested: "N",
+      cmdline: "ro kvm-intel.nested=1",
+      release: "4.19.0",
+    });
     await create(host, "enable");
     expect(await readTree(root, MANAGED)).toBeUndefined();
     expect(sim.changes()).toEqual(["rmmod kvm_intel", "modprobe kvm_intel nested=1"]);
@@ -192,19 +270,38 @@ describe("enable, persist, disable on prepared trees", () => {
   });
 
   test("enable creates /etc/modprobe.d when it is missing", async () => {
-    const { root, host } = await prepare({ cpu: "intel", nested: "N", release: "4.4.0", etcModprobeD: false });
+    const { root, host } = await prepare({
+      cpu: "intel",
+      nested: "N",
+      release: "4.4.0",
+      etcModprobeD: false,
+    });
     await create(host, "enable");
     expect(await readTree(root, MANAGED)).toBe(`${HEADER}options kvm_intel nested=1\n`);
   });
 
   test("persist writes the file only, while guests run, and says a reboot is pending", async () => {
-    const { root, host, sim } = await prepare({ cpu: "intel", nested: "N", release: "4.19.0", refcnt: 2, kvmProcesses: [QEMU_CLASSROOM] });
+    const { root, host, sim } = await prepare({
+      cpu: "intel",
+      nested: "N",
+      release: "4.19.0",
+      refcnt: 2,
+      kvmProcesses: [QEMU_CLASSROOM],
+    });
     const outs = await create(host, "persist");
     expect(await readTree(root, MANAGED)).toBe(`${HEADER}options kvm_intel nested=1\n`);
     expect(await readTree(root, "/sys/module/kvm_intel/parameters/nested")).toBe("N\n");
     expect(sim.changes()).toEqual([]);
-    expect(outs).toMatchObject({ nested: false, persisted: true, nestedAfterReboot: true, pendingReboot: true, runningGuests: 1 });
-    expect(outs.notes).toEqual(["nested is off now and will be on after the next load of kvm_intel (or reboot)."]);
+    expect(outs).toMatchObject({
+      nested: false,
+      persisted: true,
+      nestedAfterReboot: true,
+      pendingReboot: true,
+      runningGuests: 1,
+    });
+    expect(outs.notes).toEqual([
+      "nested is off now and will be on after the next load of kvm_intel (or reboot).",
+    ]);
   });
 
   test("disable on AMD writes nested=0 and reloads kvm_amd", async () => {
@@ -220,10 +317,20 @@ describe("enable, persist, disable on prepared trees", () => {
     const { root, host } = await prepare({ cpu: "amd", nested: "1" });
     const outs = await create(host, "disable");
     await fs.appendFile(`${root}${MANAGED}`, "# my note\noptions kvm_amd npt=1\n");
-    const { outs: after } = await provider.update("id", outs, { host, mode: "enable", restoreOnDelete: false });
-    expect(await readTree(root, MANAGED)).toBe(`${HEADER}options kvm_amd nested=1\n# my note\noptions kvm_amd npt=1\n`);
+    const { outs: after } = await provider.update("id", outs, {
+      host,
+      mode: "enable",
+      restoreOnDelete: false,
+    });
+    expect(await readTree(root, MANAGED)).toBe(
+      `${HEADER}options kvm_amd nested=1\n# my note\noptions kvm_amd npt=1\n`,
+    );
     expect(await readTree(root, "/sys/module/kvm_amd/parameters/nested")).toBe("1\n");
-    expect(after).toMatchObject({ nested: true, previousModprobeContent: null, previousNested: true });
+    expect(after).toMatchObject({
+      nested: true,
+      previousModprobeContent: null,
+      previousNested: true,
+    });
   });
 });
 
@@ -232,7 +339,10 @@ describe("refusals on prepared trees leave the host as it was", () => {
     [
       "guests running (a hand-started qemu-kvm and a libvirt domain)",
       { cpu: "amd", nested: "1", refcnt: 2, kvmProcesses: [QEMU_CLASSROOM] } as TreeSpec,
-      { commands: ["modprobe", "rmmod", "virsh"], libvirtDomains: ["server"] } as SimulatedBehaviour,
+      {
+        commands: ["modprobe", "rmmod", "virsh"],
+        libvirtDomains: ["server"],
+      } as SimulatedBehaviour,
       "disable",
       "Refusing to reload kvm_amd on prepared host: 2 guests are running (classroom (qemu-kvm, pid 4242), server). " +
         "Reloading the module would fail while they hold /dev/kvm, or take KVM away from them. " +
@@ -248,7 +358,11 @@ describe("refusals on prepared trees leave the host as it was", () => {
     ],
     [
       "a conflicting modprobe.d file",
-      { cpu: "intel", nested: "N", files: { "/etc/modprobe.d/kvm.conf": "options kvm_intel nested=0\n" } } as TreeSpec,
+      {
+        cpu: "intel",
+        nested: "N",
+        files: { "/etc/modprobe.d/kvm.conf": "options kvm_intel nested=0\n" },
+      } as TreeSpec,
       {},
       "enable",
       "Refusing to change the nested setting of kvm_intel on prepared host: another setting says otherwise, and NestedVirtualization does not edit what it does not own. " +
@@ -280,7 +394,10 @@ describe("refusals on prepared trees leave the host as it was", () => {
   });
 
   test("permission denied writing modprobe.d (root without rights, read-only /etc) says so", async () => {
-    const { root, host, sim } = await prepare({ cpu: "intel", nested: "N", release: "4.19.0" }, { readOnly: true });
+    const { root, host, sim } = await prepare(
+      { cpu: "intel", nested: "N", release: "4.19.0" },
+      { readOnly: true },
+    );
     const before = await snapshotTree(root);
     await expect(create(host, "persist")).rejects.toThrow(
       "Writing /etc/modprobe.d/nestlab-kvm.conf on prepared host was refused (permission denied): changing modprobe.d needs root. " +
@@ -299,7 +416,11 @@ describe("refusals on prepared trees leave the host as it was", () => {
       "`modprobe kvm_intel nested=1` on prepared host exited with 1:\nmodprobe: ERROR: could not insert 'kvm_intel': Input/output error\n" +
         "Rolled back: loaded kvm_intel again with nested=0, removed /etc/modprobe.d/nestlab-kvm.conf; the host is as it was.",
     );
-    expect(sim.changes()).toEqual(["rmmod kvm_intel", "modprobe kvm_intel nested=1", "modprobe kvm_intel nested=0"]);
+    expect(sim.changes()).toEqual([
+      "rmmod kvm_intel",
+      "modprobe kvm_intel nested=1",
+      "modprobe kvm_intel nested=0",
+    ]);
     expect(await readTree(root, "/sys/module/kvm_intel/parameters/nested")).toBe("N\n");
     expect(await readTree(root, MANAGED)).toBeUndefined();
   });
@@ -340,16 +461,28 @@ describe("refresh and destroy on prepared trees", () => {
     await fs.writeFile(`${root}/sys/module/kvm_amd/parameters/nested`, "0\n");
     const { props } = await provider.read("id", outs);
     expect([props.nested, props.pendingReboot]).toEqual([false, true]);
-    expect(await provider.diff("id", props as NestedState, { host, mode: "enable", restoreOnDelete: false })).toMatchObject({
+    expect(
+      await provider.diff("id", props as NestedState, {
+        host,
+        mode: "enable",
+        restoreOnDelete: false,
+      }),
+    ).toMatchObject({
       changes: true,
     });
   });
 
   test("destroy puts back the file that was there before, byte for byte, and leaves the live value", async () => {
     const mine = "# the admin's file\noptions kvm_amd nested=1 avic=1\n";
-    const { root, host, sim } = await prepare({ cpu: "amd", nested: "1", files: { [MANAGED]: mine } });
+    const { root, host, sim } = await prepare({
+      cpu: "amd",
+      nested: "1",
+      files: { [MANAGED]: mine },
+    });
     const outs = await create(host, "disable");
-    expect(await readTree(root, MANAGED)).toBe("# the admin's file\noptions kvm_amd nested=0 avic=1\n");
+    expect(await readTree(root, MANAGED)).toBe(
+      "# the admin's file\noptions kvm_amd nested=0 avic=1\n",
+    );
     await provider.delete("id", outs);
     expect(await readTree(root, MANAGED)).toBe(mine);
     expect(await readTree(root, "/sys/module/kvm_amd/parameters/nested")).toBe("0\n");
@@ -365,7 +498,12 @@ describe("refresh and destroy on prepared trees", () => {
     await provider.delete("id", outs);
     expect(await readTree(root, MANAGED)).toBeUndefined();
     expect(await readTree(root, "/sys/module/kvm_amd/parameters/nested")).toBe("1\n");
-    expect(sim.changes()).toEqual(["rmmod kvm_amd", "modprobe kvm_amd nested=0", "rmmod kvm_amd", "modprobe kvm_amd nested=1"]);
+    expect(sim.changes()).toEqual([
+      "rmmod kvm_amd",
+      "modprobe kvm_amd nested=0",
+      "rmmod kvm_amd",
+      "modprobe kvm_amd nested=1",
+    ]);
   });
 
   test("destroy after a no-op create touches nothing", async () => {

@@ -95,7 +95,12 @@ describe("NestedVirtualization on a real kernel over SSH", () => {
     const off = await create("disable");
     expect(await live()).toBe("0\n");
     expect(await managedFile()).toBe(`${HEADER}options kvm_amd nested=0\n`);
-    expect([off.nested, off.persisted, off.pendingReboot, off.previousNested]).toEqual([false, false, false, true]);
+    expect([off.nested, off.persisted, off.pendingReboot, off.previousNested]).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
 
     // The file alone decides a plain reload.
     await plainReload();
@@ -117,12 +122,12 @@ describe("NestedVirtualization on a real kernel over SSH", () => {
     const persisted = await update(off, "persist");
     expect(await managedFile()).toBe(`${HEADER}options kvm_amd nested=1\n`);
     expect(await live()).toBe("0\n");
-    expect([persisted.nested, persisted.persisted, persisted.nestedAfterReboot, persisted.pendingReboot]).toEqual([
-      false,
-      true,
-      true,
-      true,
-    ]);
+    expect([
+      persisted.nested,
+      persisted.persisted,
+      persisted.nestedAfterReboot,
+      persisted.pendingReboot,
+    ]).toEqual([false, true, true, true]);
 
     await plainReload();
     expect(await live()).toBe("1\n");
@@ -139,7 +144,9 @@ describe("NestedVirtualization on a real kernel over SSH", () => {
     await vm.run(["modprobe", "kvm_amd", "nested=0"]);
     const { props } = await provider.read("id", on);
     expect([props.nested, props.pendingReboot]).toEqual([false, true]);
-    expect(await provider.diff("id", props as NestedState, { ...base, mode: "enable" })).toMatchObject({ changes: true });
+    expect(
+      await provider.diff("id", props as NestedState, { ...base, mode: "enable" }),
+    ).toMatchObject({ changes: true });
     const fixed = await update(props as NestedState, "enable");
     expect(fixed.nested).toBe(true);
     expect(await live()).toBe("1\n");
@@ -166,7 +173,9 @@ describe("NestedVirtualization on a real kernel over SSH", () => {
       expect(await live()).toBe("1\n");
 
       holder = await startHolder();
-      await expect(update(on, "disable")).rejects.toThrow(`1 guest is running (kvm-holder (pid ${holder}))`);
+      await expect(update(on, "disable")).rejects.toThrow(
+        `1 guest is running (kvm-holder (pid ${holder}))`,
+      );
       expect(await live()).toBe("1\n");
       expect(await managedFile()).toBe(`${HEADER}options kvm_amd nested=1\n`);
     } finally {
@@ -180,7 +189,10 @@ describe("NestedVirtualization on a real kernel over SSH", () => {
 
 describe("SSH failures are clear errors", () => {
   test("a host key that does not match the pinned one", async () => {
-    const wrongKey = "[127.0.0.1]:" + vm.sshPort + " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx4cEjXlNUr1kIz8n9oJ7eXn0u8m9P4t0v6vVw0Lr5Q";
+    const wrongKey =
+      "[127.0.0.1]:" +
+      vm.sshPort +
+      " ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx4cEjXlNUr1kIz8n9oJ7eXn0u8m9P4t0v6vVw0Lr5Q";
     const host = { ...base.host, ssh: { ...base.host.ssh!, knownHosts: wrongKey } };
     await expect(provider.create({ ...base, host, mode: "check" })).rejects.toThrow(
       "The host's SSH key does not match the one pinned in host.ssh.knownHosts (or ~/.ssh/known_hosts): check that this is the right host, then update the pinned key.",

@@ -34,10 +34,12 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     const { base, top } = seedChain(src);
     const before = sourceState([base, top]);
     const lines: string[] = [];
-    const spy = jest.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
+    const spy = jest
+      .spyOn(process.stderr, "write")
+      .mockImplementation((chunk: string | Uint8Array) => {
+        lines.push(String(chunk));
+        return true;
+      });
     let made;
     try {
       made = await checkAndCreate({ source: top, pool: pool.name, volumeName: "seed.qcow2" });
@@ -53,33 +55,62 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     const volInfo = virshOut("vol-info", "--bytes", "--pool", pool.name, "seed.qcow2");
     expect(info.format).toBe("qcow2");
     expect(volInfo).toContain(`Capacity:       ${info["virtual-size"]} bytes`);
-    expect(made.outs).toMatchObject({ format: "qcow2", virtualSizeBytes: 256 * 1024 * 1024, path: file, volumeName: "seed.qcow2" });
+    expect(made.outs).toMatchObject({
+      format: "qcow2",
+      virtualSizeBytes: 256 * 1024 * 1024,
+      path: file,
+      volumeName: "seed.qcow2",
+    });
     expect(volInfo).toContain(`Allocation:     ${made.outs.allocatedBytes} bytes`);
     // The whole chain is in it: identical to the top, different from the base alone.
     expect(identical(top, "vmdk", file, "qcow2")).toBe(true);
     expect(identical(base, "vmdk", file, "qcow2")).toBe(false);
     expect(made.outs.chain).toEqual([
       expect.objectContaining({ file: top, format: "vmdk", createType: "monolithicSparse" }),
-      expect.objectContaining({ file: base, format: "vmdk", createType: "monolithicSparse", parentCid: 4294967295 }),
+      expect.objectContaining({
+        file: base,
+        format: "vmdk",
+        createType: "monolithicSparse",
+        parentCid: 4294967295,
+      }),
     ]);
     const chain = made.outs.chain as { cid: number; parentCid: number }[];
     expect(chain[0].parentCid).toBe(chain[1].cid);
     expect(sourceState([base, top])).toEqual(before);
     // Progress went to stderr (which the engine shows), a few lines, not a flood.
-    const progress = lines.join("").split("\n").filter((l) => l.includes("ConvertedVolume t:"));
+    const progress = lines
+      .join("")
+      .split("\n")
+      .filter((l) => l.includes("ConvertedVolume t:"));
     expect(progress[0]).toContain("converting 2 link(s) of vmdk to qcow2");
     expect(progress.some((l) => / 100% after \d+ s$/.test(l))).toBe(true);
-    expect(progress[progress.length - 1]).toMatch(/done in \d+ s, [\d.]+ GiB on disk\.$/);
+    expect(progress[progress.length - 1]).toMatch(
+      /done in \d+ s, \d+ bytes \([\d.]+ [MG]iB\) on disk\.$/,
+    );
     expect(progress.length).toBeLessThan(10);
 
     // A second look at the unchanged source gives the same fingerprint: no reconversion.
-    const again = await provider.check({}, { host: HOST, resourceName: "t", source: top, pool: pool.name, volumeName: "seed.qcow2" });
-    expect(await provider.diff(made.id, made.outs, again.inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    const again = await provider.check(
+      {},
+      { host: HOST, resourceName: "t", source: top, pool: pool.name, volumeName: "seed.qcow2" },
+    );
+    expect(await provider.diff(made.id, made.outs, again.inputs)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
 
     // Writing into the delta changes its line of the fingerprint: a replacement, naming sourceFingerprint.
     writeData(top, "vmdk", 0xee, [90]); // inside the 256 MiB disk
-    const changed = await provider.check({}, { host: HOST, resourceName: "t", source: top, pool: pool.name, volumeName: "seed.qcow2" });
-    expect(await provider.diff(made.id, made.outs, changed.inputs)).toEqual({ changes: true, replaces: ["sourceFingerprint"], deleteBeforeReplace: true });
+    const changed = await provider.check(
+      {},
+      { host: HOST, resourceName: "t", source: top, pool: pool.name, volumeName: "seed.qcow2" },
+    );
+    expect(await provider.diff(made.id, made.outs, changed.inputs)).toEqual({
+      changes: true,
+      replaces: ["sourceFingerprint"],
+      deleteBeforeReplace: true,
+    });
     const oldPrint = made.outs.sourceFingerprint as Record<string, string>;
     const newPrint = changed.inputs.sourceFingerprint as Record<string, string>;
     expect(newPrint[top]).not.toBe(oldPrint[top]);
@@ -99,7 +130,12 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     const d = path.join(src, "base-mode");
     sh(["mkdir", "-p", d]);
     const { base, top } = seedChain(d);
-    const made = await checkAndCreate({ source: top, pool: pool.name, volumeName: "base-only.qcow2", mode: "base" });
+    const made = await checkAndCreate({
+      source: top,
+      pool: pool.name,
+      volumeName: "base-only.qcow2",
+      mode: "base",
+    });
     expect(identical(base, "vmdk", made.id, "qcow2")).toBe(true);
     expect(identical(top, "vmdk", made.id, "qcow2")).toBe(false);
     expect((made.outs.chain as unknown[]).length).toBe(1);
@@ -136,7 +172,12 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     writeData(q, "qcow2", 0x11, [3]);
     const copied = await checkAndCreate({ source: q, pool: pool.name, volumeName: "copied.qcow2" });
     expect(sh(["cmp", q, copied.id])).toBe("");
-    const converted = await checkAndCreate({ source: q, pool: pool.name, volumeName: "converted.qcow2", convert: true });
+    const converted = await checkAndCreate({
+      source: q,
+      pool: pool.name,
+      volumeName: "converted.qcow2",
+      convert: true,
+    });
     expect(JSON.parse(qemuImg("info", "--output=json", converted.id))["cluster-size"]).toBe(65536);
     expect(identical(q, "qcow2", converted.id, "qcow2")).toBe(true);
     const raw = path.join(src, "disk.raw");
@@ -152,9 +193,16 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     const so = path.join(src, "small.vmdk");
     qemuImg("create", "-q", "-f", "vmdk", so, "64M");
     writeData(so, "vmdk", 0x33, [0]);
-    const made = await checkAndCreate({ source: so, pool: pool.name, volumeName: "grown.qcow2", virtualSizeGiB: 1 });
+    const made = await checkAndCreate({
+      source: so,
+      pool: pool.name,
+      volumeName: "grown.qcow2",
+      virtualSizeGiB: 1,
+    });
     expect(made.outs.virtualSizeBytes).toBe(1024 ** 3);
-    expect(virshOut("vol-info", "--bytes", "--pool", pool.name, "grown.qcow2")).toContain("Capacity:       1073741824 bytes");
+    expect(virshOut("vol-info", "--bytes", "--pool", pool.name, "grown.qcow2")).toContain(
+      "Capacity:       1073741824 bytes",
+    );
     await provider.delete(made.id, made.outs);
   });
 

@@ -10,7 +10,11 @@ export const HOST = { libvirtUri: URI, rootDir: "" };
 export const MiB = 1024 ** 2;
 
 export function sh(argv: readonly string[], input?: string): string {
-  return execFileSync(argv[0], argv.slice(1), { encoding: "utf8", input, stdio: ["pipe", "pipe", "pipe"] });
+  return execFileSync(argv[0], argv.slice(1), {
+    encoding: "utf8",
+    input,
+    stdio: ["pipe", "pipe", "pipe"],
+  });
 }
 
 export function virshOut(...args: string[]): string {
@@ -23,7 +27,10 @@ export function workDir(label: string): string {
 }
 
 /** A dir pool of this test's own, in `dir`/pool; `remove()` undefines it. */
-export function makePool(dir: string, label: string): { name: string; path: string; remove(): void } {
+export function makePool(
+  dir: string,
+  label: string,
+): { name: string; path: string; remove(): void } {
   const name = `nlt-volume-${label}-${process.pid}-${Date.now().toString(36)}`;
   const poolPath = path.join(dir, "pool");
   virshOut("pool-define-as", name, "dir", "--target", poolPath);
@@ -54,8 +61,17 @@ export function qemuImg(...args: string[]): string {
 }
 
 /** Writes `pattern` bytes at each offset (MiB) of an image with qemu-io. */
-export function writeData(file: string, format: string, pattern: number, offsetsMiB: number[], lengthMiB = 1): void {
-  const cmds = offsetsMiB.flatMap((o) => ["-c", `write -P 0x${pattern.toString(16)} ${o * MiB} ${lengthMiB * MiB}`]);
+export function writeData(
+  file: string,
+  format: string,
+  pattern: number,
+  offsetsMiB: number[],
+  lengthMiB = 1,
+): void {
+  const cmds = offsetsMiB.flatMap((o) => [
+    "-c",
+    `write -P 0x${pattern.toString(16)} ${o * MiB} ${lengthMiB * MiB}`,
+  ]);
   sh(["qemu-io", "-f", format, ...cmds, file]);
 }
 

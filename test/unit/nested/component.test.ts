@@ -56,7 +56,8 @@ describe("NestedVirtualization", () => {
         ssh: {
           host: "lab.example.com",
           port: 2222,
-          privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
+          privateKey:
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nabc\n-----END OPENSSH PRIVATE KEY-----\n",
           knownHosts: "[lab.example.com]:2222 ssh-ed25519 AAAA",
         },
       },
@@ -67,7 +68,12 @@ describe("NestedVirtualization", () => {
       return { type: r.type, name: r.name, inputs, hasProvider: typeof __provider === "string" };
     });
     expect(shown).toEqual([
-      { type: "nestlab:nested:NestedVirtualization", name: "host-nested", inputs: {}, hasProvider: false },
+      {
+        type: "nestlab:nested:NestedVirtualization",
+        name: "host-nested",
+        inputs: {},
+        hasProvider: false,
+      },
       {
         type: "pulumi-nodejs:dynamic/nestlab:NestedVirtualization",
         name: "host-nested",
@@ -101,7 +107,15 @@ describe("NestedVirtualization", () => {
     expect(
       await value(
         pulumi
-          .all([nested.vendor, nested.module, nested.moduleState, nested.nested, nested.persisted, nested.pendingReboot, nested.runningGuests])
+          .all([
+            nested.vendor,
+            nested.module,
+            nested.moduleState,
+            nested.nested,
+            nested.persisted,
+            nested.pendingReboot,
+            nested.runningGuests,
+          ])
           .apply((v) => v),
       ),
     ).toEqual(["amd", "kvm_amd", "loaded", true, null, false, 0]);
@@ -123,6 +137,8 @@ describe("NestedVirtualization", () => {
       'mode: "on" is not valid; expected one of "enable", "persist", "check", "disable".',
     );
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(registered.map((r) => r.type)).not.toContain("pulumi-nodejs:dynamic/nestlab:NestedVirtualization");
+    expect(registered.map((r) => r.type)).not.toContain(
+      "pulumi-nodejs:dynamic/nestlab:NestedVirtualization",
+    );
   });
 });

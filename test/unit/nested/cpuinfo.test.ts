@@ -42,7 +42,23 @@ describe("parseCpuInfo", () => {
 
   test("reads only the first processor block", () => {
     expect(parseCpuInfo(INTEL).flags).toEqual([
-      "fpu", "vme", "de", "pse", "tsc", "msr", "pae", "mce", "cx8", "apic", "sep", "mtrr", "vmx", "smx", "est", "tm2", "ssse3",
+      "fpu",
+      "vme",
+      "de",
+      "pse",
+      "tsc",
+      "msr",
+      "pae",
+      "mce",
+      "cx8",
+      "apic",
+      "sep",
+      "mtrr",
+      "vmx",
+      "smx",
+      "est",
+      "tm2",
+      "ssse3",
     ]);
   });
 
@@ -56,10 +72,26 @@ describe("detectVendor", () => {
     ["vmx → kvm_intel", INTEL, { vendor: "intel", module: "kvm_intel" }],
     ["svm → kvm_amd", AMD, { vendor: "amd", module: "kvm_amd" }],
     ["neither → none", AMD_NO_SVM, { vendor: "none", module: null }],
-    ["Hygon with svm → kvm_amd", "vendor_id\t: HygonGenuine\nflags\t\t: fpu svm\n", { vendor: "amd", module: "kvm_amd" }],
-    ["Zhaoxin (Centaur) with vmx → kvm_intel", "vendor_id\t: CentaurHauls\nflags\t\t: fpu vmx\n", { vendor: "intel", module: "kvm_intel" }],
-    ["both flags, AMD vendor → kvm_amd", "vendor_id\t: AuthenticAMD\nflags\t\t: vmx svm\n", { vendor: "amd", module: "kvm_amd" }],
-    ["both flags, Intel vendor → kvm_intel", "vendor_id\t: GenuineIntel\nflags\t\t: vmx svm\n", { vendor: "intel", module: "kvm_intel" }],
+    [
+      "Hygon with svm → kvm_amd",
+      "vendor_id\t: HygonGenuine\nflags\t\t: fpu svm\n",
+      { vendor: "amd", module: "kvm_amd" },
+    ],
+    [
+      "Zhaoxin (Centaur) with vmx → kvm_intel",
+      "vendor_id\t: CentaurHauls\nflags\t\t: fpu vmx\n",
+      { vendor: "intel", module: "kvm_intel" },
+    ],
+    [
+      "both flags, AMD vendor → kvm_amd",
+      "vendor_id\t: AuthenticAMD\nflags\t\t: vmx svm\n",
+      { vendor: "amd", module: "kvm_amd" },
+    ],
+    [
+      "both flags, Intel vendor → kvm_intel",
+      "vendor_id\t: GenuineIntel\nflags\t\t: vmx svm\n",
+      { vendor: "intel", module: "kvm_intel" },
+    ],
   ])("%s", (_name, text, expected) => {
     expect(detectVendor(parseCpuInfo(text), "this machine")).toEqual(expected);
   });

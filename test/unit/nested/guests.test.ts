@@ -63,7 +63,11 @@ describe("parseKvmHolders", () => {
 
 describe("qemuGuestName", () => {
   test.each([
-    ["libvirt's -name", "/usr/bin/qemu-system-x86_64\0-name\0guest=classroom,debug-threads=on\0-S\0", "classroom"],
+    [
+      "libvirt's -name",
+      "/usr/bin/qemu-system-x86_64\0-name\0guest=classroom,debug-threads=on\0-S\0",
+      "classroom",
+    ],
     ["plain -name", "qemu-kvm\0-m\x004096\0-name\0jiaoshiji\0-vnc\0:20\0", "jiaoshiji"],
     ["a comma doubled in the name", "qemu\0-name\0guest=a,,b,debug-threads=on\0", "a,b"],
     ["no -name", "qemu-kvm\0-m\x004096\0-drive\0file=jiaoshiji.qcow2\0", undefined],
@@ -84,7 +88,11 @@ describe("describeGuests", () => {
       describeGuests(
         ["server", "classroom"],
         [
-          { pid: 812, comm: "qemu-system-x86\n", cmdline: "qemu\0-name\0guest=classroom,debug-threads=on\0" },
+          {
+            pid: 812,
+            comm: "qemu-system-x86\n",
+            cmdline: "qemu\0-name\0guest=classroom,debug-threads=on\0",
+          },
           { pid: 900, comm: "qemu-kvm\n", cmdline: "qemu-kvm\0-name\0jiaoshiji\0" },
           { pid: 130, comm: "kvm-holder\n", cmdline: "/bin/kvm-holder\0" },
           { pid: 131, comm: undefined, cmdline: undefined },

@@ -1,4 +1,9 @@
-import { defaultNested, kernelVersion, listsModule, moduleState } from "../../../components/nested/kernel-module";
+import {
+  defaultNested,
+  kernelVersion,
+  listsModule,
+  moduleState,
+} from "../../../components/nested/kernel-module";
 
 const BUILTIN = "kernel/arch/x86/kvm/kvm.ko\nkernel/arch/x86/kvm/kvm-intel.ko\n";
 const DEP = [
@@ -9,12 +14,42 @@ const DEP = [
 
 describe("moduleState", () => {
   test.each([
-    ["initstate live → loaded", { entries: ["initstate", "parameters", "refcnt"], initstate: "live" }, undefined, "loaded"],
-    ["initstate coming → loaded", { entries: ["initstate"], initstate: "coming" }, undefined, "loaded"],
-    ["refcnt without initstate → loaded", { entries: ["parameters", "refcnt"], initstate: undefined }, undefined, "loaded"],
-    ["parameters only → builtin", { entries: ["parameters", "uevent"], initstate: undefined }, undefined, "builtin"],
-    ["not in sysfs, in modules.builtin → builtin", { entries: [], initstate: undefined }, BUILTIN, "builtin"],
-    ["not in sysfs, not built in → absent", { entries: [], initstate: undefined }, "kernel/arch/x86/kvm/kvm.ko\n", "absent"],
+    [
+      "initstate live → loaded",
+      { entries: ["initstate", "parameters", "refcnt"], initstate: "live" },
+      undefined,
+      "loaded",
+    ],
+    [
+      "initstate coming → loaded",
+      { entries: ["initstate"], initstate: "coming" },
+      undefined,
+      "loaded",
+    ],
+    [
+      "refcnt without initstate → loaded",
+      { entries: ["parameters", "refcnt"], initstate: undefined },
+      undefined,
+      "loaded",
+    ],
+    [
+      "parameters only → builtin",
+      { entries: ["parameters", "uevent"], initstate: undefined },
+      undefined,
+      "builtin",
+    ],
+    [
+      "not in sysfs, in modules.builtin → builtin",
+      { entries: [], initstate: undefined },
+      BUILTIN,
+      "builtin",
+    ],
+    [
+      "not in sysfs, not built in → absent",
+      { entries: [], initstate: undefined },
+      "kernel/arch/x86/kvm/kvm.ko\n",
+      "absent",
+    ],
     ["nothing readable → absent", { entries: [], initstate: undefined }, undefined, "absent"],
   ] as const)("%s", (_name, sysfs, builtin, expected) => {
     expect(moduleState("kvm_intel", sysfs, builtin)).toBe(expected);

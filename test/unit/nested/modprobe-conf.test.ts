@@ -36,7 +36,12 @@ describe("modprobeReadOrder", () => {
 
   test("compares names byte by byte, as strcmp does (upper case before lower case, '-' before '_')", () => {
     expect(
-      modprobeReadOrder([{ dir: "/etc/modprobe.d", names: ["kvm_intel.conf", "kvm-intel.conf", "Kvm.conf", "kvm.conf"] }]),
+      modprobeReadOrder([
+        {
+          dir: "/etc/modprobe.d",
+          names: ["kvm_intel.conf", "kvm-intel.conf", "Kvm.conf", "kvm.conf"],
+        },
+      ]),
     ).toEqual([
       "/etc/modprobe.d/Kvm.conf",
       "/etc/modprobe.d/kvm-intel.conf",
@@ -131,7 +136,9 @@ describe("nestedSettingsInFile", () => {
       'options kvm_intel "nested=Y"',
       "",
     ].join("\n");
-    expect(nestedSettingsInFile({ path: "/etc/modprobe.d/kvm.conf", content }, "kvm_intel")).toEqual([
+    expect(
+      nestedSettingsInFile({ path: "/etc/modprobe.d/kvm.conf", content }, "kvm_intel"),
+    ).toEqual([
       {
         source: "/etc/modprobe.d/kvm.conf:2",
         text: "options kvm-intel nested=1 enable_shadow_vmcs=1",
@@ -157,20 +164,38 @@ describe("nestedSettingsInFile", () => {
   });
 
   test("marks settings in the managed file", () => {
-    expect(nestedSettingsInFile({ path: MANAGED_FILE, content: "options kvm_amd nested=1\n" }, "kvm_amd")).toEqual([
-      { source: `${MANAGED_FILE}:1`, text: "options kvm_amd nested=1", raw: "1", value: true, managed: true },
+    expect(
+      nestedSettingsInFile(
+        { path: MANAGED_FILE, content: "options kvm_amd nested=1\n" },
+        "kvm_amd",
+      ),
+    ).toEqual([
+      {
+        source: `${MANAGED_FILE}:1`,
+        text: "options kvm_amd nested=1",
+        raw: "1",
+        value: true,
+        managed: true,
+      },
     ]);
   });
 
   test("reads an options line continued with a backslash", () => {
-    const settings = nestedSettingsInFile({ path: "/etc/modprobe.d/a.conf", content: "options kvm_amd npt=1 \\\n nested=0\n" }, "kvm_amd");
-    expect(settings.map((s) => [s.source, s.raw, s.value])).toEqual([["/etc/modprobe.d/a.conf:1", "0", false]]);
+    const settings = nestedSettingsInFile(
+      { path: "/etc/modprobe.d/a.conf", content: "options kvm_amd npt=1 \\\n nested=0\n" },
+      "kvm_amd",
+    );
+    expect(settings.map((s) => [s.source, s.raw, s.value])).toEqual([
+      ["/etc/modprobe.d/a.conf:1", "0", false],
+    ]);
   });
 });
 
 describe("renderManagedFile", () => {
   test("writes a new file with a header and one options line", () => {
-    expect(renderManagedFile(undefined, "kvm_amd", true)).toBe(`${HEADER}options kvm_amd nested=1\n`);
+    expect(renderManagedFile(undefined, "kvm_amd", true)).toBe(
+      `${HEADER}options kvm_amd nested=1\n`,
+    );
     expect(renderManagedFile("", "kvm_intel", false)).toBe(`${HEADER}options kvm_intel nested=0\n`);
   });
 
@@ -204,12 +229,36 @@ describe("revertManagedFile", () => {
   test.each([
     ["never written: left as it is", "x\n", undefined, undefined, "x\n"],
     ["unchanged, nothing before: removed", written, written, undefined, undefined],
-    ["unchanged, a file before: restored exactly", "# old\noptions kvm_amd nested=1 npt=0\n", "# old\noptions kvm_amd nested=1 npt=0\n", "# old\noptions kvm_amd nested=0 npt=0\n", "# old\noptions kvm_amd nested=0 npt=0\n"],
+    [
+      "unchanged, a file before: restored exactly",
+      "# old\noptions kvm_amd nested=1 npt=0\n",
+      "# old\noptions kvm_amd nested=1 npt=0\n",
+      "# old\noptions kvm_amd nested=0 npt=0\n",
+      "# old\noptions kvm_amd nested=0 npt=0\n",
+    ],
     ["removed by someone, a file before: restored", undefined, written, "# old\n", "# old\n"],
     ["removed by someone, nothing before: stays removed", undefined, written, undefined, undefined],
-    ["edited since, nothing before: only the setting and header go", `${written}options kvm_amd npt=0\n# added\n`, written, undefined, "options kvm_amd npt=0\n# added\n"],
-    ["edited since, setting on a shared line: the word goes", `${HEADER}options kvm_amd avic=1 nested=1\n`, written, undefined, "options kvm_amd avic=1\n"],
-    ["edited since, a value before: that value comes back", "# old\noptions kvm_amd nested=1\n# added\n", "# old\noptions kvm_amd nested=1\n", "# old\noptions kvm_amd nested=0\n", "# old\noptions kvm_amd nested=0\n# added\n"],
+    [
+      "edited since, nothing before: only the setting and header go",
+      `${written}options kvm_amd npt=0\n# added\n`,
+      written,
+      undefined,
+      "options kvm_amd npt=0\n# added\n",
+    ],
+    [
+      "edited since, setting on a shared line: the word goes",
+      `${HEADER}options kvm_amd avic=1 nested=1\n`,
+      written,
+      undefined,
+      "options kvm_amd avic=1\n",
+    ],
+    [
+      "edited since, a value before: that value comes back",
+      "# old\noptions kvm_amd nested=1\n# added\n",
+      "# old\noptions kvm_amd nested=1\n",
+      "# old\noptions kvm_amd nested=0\n",
+      "# old\noptions kvm_amd nested=0\n# added\n",
+    ],
   ])("%s", (_name, current, wrote, previous, expected) => {
     expect(revertManagedFile(current, wrote, previous, "kvm_amd")).toBe(expected);
   });

@@ -48,15 +48,54 @@ describe("planNested: nothing to do", () => {
     ["enable on AMD, already on by default", "enable", amd()],
     ["persist on AMD, already on by default", "persist", amd()],
     ["check on AMD, nested on", "check", amd()],
-    ["check on a built-in module with nested on", "check", intel({ moduleState: "builtin", nestedRaw: "Y\n" })],
-    ["enable on Intel with the seed's kvm-intel.conf", "enable", intel({ nestedRaw: "Y\n", configFiles: [conf("/etc/modprobe.d/kvm-intel.conf", "options kvm-intel nested=1\n")] })],
-    ["enable on Intel with kvm-intel.nested=1 on the command line", "enable", intel({ nestedRaw: "Y\n", cmdline: "ro kvm-intel.nested=1" })],
-    ["enable with the managed file already right", "enable", amd({ configFiles: [conf(MANAGED_FILE, `${HEADER}options kvm_amd nested=1\n`)] })],
-    ["disable with the managed file right, nested off", "disable", amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n")] })],
-    ["enable on a built-in module, on, nothing on the command line (default on)", "enable", amd({ moduleState: "builtin" })],
-    ["disable on a host without vmx/svm", "disable", amd({ vendor: "none", module: null, cpuVendorId: "AuthenticAMD" })],
-    ["disable on a host without the module", "disable", amd({ moduleState: "absent", moduleAvailable: false, nestedRaw: undefined })],
-    ["persist while guests run (no reload needed)", "persist", amd({ guests: ["classroom"], moduleRefcount: 3 })],
+    [
+      "check on a built-in module with nested on",
+      "check",
+      intel({ moduleState: "builtin", nestedRaw: "Y\n" }),
+    ],
+    [
+      "enable on Intel with the seed's kvm-intel.conf",
+      "enable",
+      intel({
+        nestedRaw: "Y\n",
+        configFiles: [conf("/etc/modprobe.d/kvm-intel.conf", "options kvm-intel nested=1\n")],
+      }),
+    ],
+    [
+      "enable on Intel with kvm-intel.nested=1 on the command line",
+      "enable",
+      intel({ nestedRaw: "Y\n", cmdline: "ro kvm-intel.nested=1" }),
+    ],
+    [
+      "enable with the managed file already right",
+      "enable",
+      amd({ configFiles: [conf(MANAGED_FILE, `${HEADER}options kvm_amd nested=1\n`)] }),
+    ],
+    [
+      "disable with the managed file right, nested off",
+      "disable",
+      amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n")] }),
+    ],
+    [
+      "enable on a built-in module, on, nothing on the command line (default on)",
+      "enable",
+      amd({ moduleState: "builtin" }),
+    ],
+    [
+      "disable on a host without vmx/svm",
+      "disable",
+      amd({ vendor: "none", module: null, cpuVendorId: "AuthenticAMD" }),
+    ],
+    [
+      "disable on a host without the module",
+      "disable",
+      amd({ moduleState: "absent", moduleAvailable: false, nestedRaw: undefined }),
+    ],
+    [
+      "persist while guests run (no reload needed)",
+      "persist",
+      amd({ guests: ["classroom"], moduleRefcount: 3 }),
+    ],
     ["enable on AMD as non-root when already on", "enable", amd({ uid: 1000 })],
   ] as const)("%s", (_name, mode, facts) => {
     expect(planNested(mode, facts)).toEqual({ kind: "none" });
@@ -69,49 +108,97 @@ describe("planNested: changes", () => {
       "enable on old Intel: write the file and reload",
       "enable",
       intel(),
-      { kind: "change", module: "kvm_intel", fileContent: `${HEADER}options kvm_intel nested=1\n`, live: { kind: "reload", from: false, to: true } },
+      {
+        kind: "change",
+        module: "kvm_intel",
+        fileContent: `${HEADER}options kvm_intel nested=1\n`,
+        live: { kind: "reload", from: false, to: true },
+      },
     ],
     [
       "persist on old Intel: write the file only",
       "persist",
       intel(),
-      { kind: "change", module: "kvm_intel", fileContent: `${HEADER}options kvm_intel nested=1\n`, live: undefined },
+      {
+        kind: "change",
+        module: "kvm_intel",
+        fileContent: `${HEADER}options kvm_intel nested=1\n`,
+        live: undefined,
+      },
     ],
     [
       "disable on AMD: write nested=0 and reload",
       "disable",
       amd(),
-      { kind: "change", module: "kvm_amd", fileContent: `${HEADER}options kvm_amd nested=0\n`, live: { kind: "reload", from: true, to: false } },
+      {
+        kind: "change",
+        module: "kvm_amd",
+        fileContent: `${HEADER}options kvm_amd nested=0\n`,
+        live: { kind: "reload", from: true, to: false },
+      },
     ],
     [
       "enable on AMD with nested=0 live but nothing persisted: reload only",
       "enable",
       amd({ nestedRaw: "0\n" }),
-      { kind: "change", module: "kvm_amd", fileContent: undefined, live: { kind: "reload", from: false, to: true } },
+      {
+        kind: "change",
+        module: "kvm_amd",
+        fileContent: undefined,
+        live: { kind: "reload", from: false, to: true },
+      },
     ],
     [
       "enable after an earlier disable: the managed file is changed in place",
       "enable",
-      amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, `${HEADER}options kvm_amd nested=0\n# mine\n`)] }),
-      { kind: "change", module: "kvm_amd", fileContent: `${HEADER}options kvm_amd nested=1\n# mine\n`, live: { kind: "reload", from: false, to: true } },
+      amd({
+        nestedRaw: "0\n",
+        configFiles: [conf(MANAGED_FILE, `${HEADER}options kvm_amd nested=0\n# mine\n`)],
+      }),
+      {
+        kind: "change",
+        module: "kvm_amd",
+        fileContent: `${HEADER}options kvm_amd nested=1\n# mine\n`,
+        live: { kind: "reload", from: false, to: true },
+      },
     ],
     [
       "enable with the module installed but not loaded: load it",
       "enable",
       amd({ moduleState: "absent", nestedRaw: undefined, moduleRefcount: undefined }),
-      { kind: "change", module: "kvm_amd", fileContent: undefined, live: { kind: "load", to: true } },
+      {
+        kind: "change",
+        module: "kvm_amd",
+        fileContent: undefined,
+        live: { kind: "load", to: true },
+      },
     ],
     [
       "disable with the module installed but not loaded: file only",
       "disable",
       amd({ moduleState: "absent", nestedRaw: undefined, moduleRefcount: undefined }),
-      { kind: "change", module: "kvm_amd", fileContent: `${HEADER}options kvm_amd nested=0\n`, live: undefined },
+      {
+        kind: "change",
+        module: "kvm_amd",
+        fileContent: `${HEADER}options kvm_amd nested=0\n`,
+        live: undefined,
+      },
     ],
     [
       "enable where another file agrees but the managed file says 0: fix the managed file",
       "enable",
-      amd({ configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n"), conf("/etc/modprobe.d/zz.conf", "options kvm_amd nested=1\n")] }),
-      { kind: "change", module: "kvm_amd", fileContent: "options kvm_amd nested=1\n", live: undefined },
+      amd({
+        configFiles: [
+          conf(MANAGED_FILE, "options kvm_amd nested=0\n"),
+          conf("/etc/modprobe.d/zz.conf", "options kvm_amd nested=1\n"),
+        ],
+      }),
+      {
+        kind: "change",
+        module: "kvm_amd",
+        fileContent: "options kvm_amd nested=1\n",
+        live: undefined,
+      },
     ],
   ] as const)("%s", (_name, mode, facts, plan) => {
     expect(planNested(mode, facts)).toEqual(plan);
@@ -120,7 +207,17 @@ describe("planNested: changes", () => {
 
 describe("planNested: refusals", () => {
   test("no vmx/svm: says guests run under emulation and nested KVM is unavailable, naming the other KVM module", () => {
-    expect(planNested("enable", amd({ vendor: "none", module: null, otherKvmModules: ["kvm_pvm"], hostLabel: "this machine" }))).toEqual({
+    expect(
+      planNested(
+        "enable",
+        amd({
+          vendor: "none",
+          module: null,
+          otherKvmModules: ["kvm_pvm"],
+          hostLabel: "this machine",
+        }),
+      ),
+    ).toEqual({
       kind: "refuse",
       reason:
         "this machine has no hardware virtualization: /proc/cpuinfo (vendor AuthenticAMD) shows neither vmx (Intel VT-x) nor svm (AMD-V). " +
@@ -131,11 +228,18 @@ describe("planNested: refusals", () => {
   });
 
   test("check also fails on a host without vmx/svm", () => {
-    expect(planNested("check", amd({ vendor: "none", module: null }))).toMatchObject({ kind: "refuse" });
+    expect(planNested("check", amd({ vendor: "none", module: null }))).toMatchObject({
+      kind: "refuse",
+    });
   });
 
   test("module not installed for the running kernel", () => {
-    expect(planNested("check", amd({ moduleState: "absent", moduleAvailable: false, nestedRaw: undefined }))).toEqual({
+    expect(
+      planNested(
+        "check",
+        amd({ moduleState: "absent", moduleAvailable: false, nestedRaw: undefined }),
+      ),
+    ).toEqual({
       kind: "refuse",
       reason:
         "kvm_amd is not available on root@lab:22: it is not loaded, not built into kernel 6.1.0-18-amd64, and /lib/modules/6.1.0-18-amd64 has no kvm-amd.ko. " +
@@ -156,7 +260,8 @@ describe("planNested: refusals", () => {
   test("check with the module not loaded", () => {
     expect(planNested("check", amd({ moduleState: "absent", nestedRaw: undefined }))).toEqual({
       kind: "refuse",
-      reason: 'kvm_amd is not loaded on root@lab:22, so guests cannot use KVM now: load it (modprobe kvm_amd) or use mode "enable".',
+      reason:
+        'kvm_amd is not loaded on root@lab:22, so guests cannot use KVM now: load it (modprobe kvm_amd) or use mode "enable".',
     });
   });
 
@@ -170,7 +275,9 @@ describe("planNested: refusals", () => {
   });
 
   test("a built-in module cannot be changed by modprobe: says so and how", () => {
-    expect(planNested("enable", intel({ moduleState: "builtin", cmdline: "ro kvm-intel.nested=0" }))).toEqual({
+    expect(
+      planNested("enable", intel({ moduleState: "builtin", cmdline: "ro kvm-intel.nested=0" })),
+    ).toEqual({
       kind: "refuse",
       reason:
         "kvm_intel is built into the kernel on root@lab:22: its nested setting changes only on the kernel command line (it now has kvm-intel.nested=0), and only at boot; " +
@@ -180,7 +287,9 @@ describe("planNested: refusals", () => {
   });
 
   test("persist on a built-in module with the command line already right is a no-op even if live differs", () => {
-    expect(planNested("persist", intel({ moduleState: "builtin", cmdline: "kvm_intel.nested=1" }))).toEqual({ kind: "none" });
+    expect(
+      planNested("persist", intel({ moduleState: "builtin", cmdline: "kvm_intel.nested=1" })),
+    ).toEqual({ kind: "none" });
   });
 
   test("disable on a built-in AMD module (default on) refuses", () => {
@@ -192,7 +301,12 @@ describe("planNested: refusals", () => {
 
   test("another file with the opposite value is reported, not fought", () => {
     expect(
-      planNested("enable", intel({ configFiles: [conf("/etc/modprobe.d/kvm.conf", "# RHEL\noptions kvm_intel nested=0\n")] })),
+      planNested(
+        "enable",
+        intel({
+          configFiles: [conf("/etc/modprobe.d/kvm.conf", "# RHEL\noptions kvm_intel nested=0\n")],
+        }),
+      ),
     ).toEqual({
       kind: "refuse",
       reason:
@@ -203,14 +317,30 @@ describe("planNested: refusals", () => {
 
   test("a file sorted before the managed one still counts as a conflict", () => {
     expect(
-      planNested("disable", amd({ configFiles: [conf("/usr/lib/modprobe.d/kvm.conf", "options kvm-amd nested=1\n")] })),
-    ).toMatchObject({ kind: "refuse", reason: expect.stringContaining('/usr/lib/modprobe.d/kvm.conf:1 sets "options kvm-amd nested=1"') });
+      planNested(
+        "disable",
+        amd({ configFiles: [conf("/usr/lib/modprobe.d/kvm.conf", "options kvm-amd nested=1\n")] }),
+      ),
+    ).toMatchObject({
+      kind: "refuse",
+      reason: expect.stringContaining(
+        '/usr/lib/modprobe.d/kvm.conf:1 sets "options kvm-amd nested=1"',
+      ),
+    });
   });
 
   test("a value the module would reject is a conflict", () => {
     expect(
-      planNested("enable", amd({ configFiles: [conf("/etc/modprobe.d/kvm.conf", "options kvm_amd nested=Y\n")] })),
-    ).toMatchObject({ kind: "refuse", reason: expect.stringContaining('sets "options kvm_amd nested=Y", which contradicts nested=1') });
+      planNested(
+        "enable",
+        amd({ configFiles: [conf("/etc/modprobe.d/kvm.conf", "options kvm_amd nested=Y\n")] }),
+      ),
+    ).toMatchObject({
+      kind: "refuse",
+      reason: expect.stringContaining(
+        'sets "options kvm_amd nested=Y", which contradicts nested=1',
+      ),
+    });
   });
 
   test("the kernel command line with the opposite value: remove it and reboot", () => {
@@ -224,7 +354,12 @@ describe("planNested: refusals", () => {
   });
 
   test("refuses to reload while guests run, listing them and the two ways out", () => {
-    expect(planNested("disable", amd({ guests: ["classroom", "kvm-holder (pid 152)"], moduleRefcount: 4 }))).toEqual({
+    expect(
+      planNested(
+        "disable",
+        amd({ guests: ["classroom", "kvm-holder (pid 152)"], moduleRefcount: 4 }),
+      ),
+    ).toEqual({
       kind: "refuse",
       reason:
         "Refusing to reload kvm_amd on root@lab:22: 2 guests are running (classroom, kvm-holder (pid 152)). " +
@@ -263,7 +398,9 @@ describe("planDelete", () => {
   };
 
   test("removes the file it wrote and leaves the live value", () => {
-    expect(planDelete(amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, written)] }), state)).toEqual({
+    expect(
+      planDelete(amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, written)] }), state),
+    ).toEqual({
       kind: "change",
       module: "kvm_amd",
       fileContent: null,
@@ -273,7 +410,10 @@ describe("planDelete", () => {
 
   test("restores what was there before", () => {
     expect(
-      planDelete(amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, written)] }), { ...state, previousContent: "# old\n" }),
+      planDelete(amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, written)] }), {
+        ...state,
+        previousContent: "# old\n",
+      }),
     ).toEqual({ kind: "change", module: "kvm_amd", fileContent: "# old\n", live: undefined });
   });
 
@@ -287,13 +427,28 @@ describe("planDelete", () => {
 
   test("restoreOnDelete puts the live value back", () => {
     expect(
-      planDelete(amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, written)] }), { ...state, restoreLive: true }),
-    ).toEqual({ kind: "change", module: "kvm_amd", fileContent: null, live: { kind: "reload", from: false, to: true } });
+      planDelete(amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, written)] }), {
+        ...state,
+        restoreLive: true,
+      }),
+    ).toEqual({
+      kind: "change",
+      module: "kvm_amd",
+      fileContent: null,
+      live: { kind: "reload", from: false, to: true },
+    });
   });
 
   test("restoreOnDelete refuses while guests run", () => {
     expect(
-      planDelete(amd({ nestedRaw: "0\n", guests: ["classroom"], configFiles: [conf(MANAGED_FILE, written)] }), { ...state, restoreLive: true }),
+      planDelete(
+        amd({
+          nestedRaw: "0\n",
+          guests: ["classroom"],
+          configFiles: [conf(MANAGED_FILE, written)],
+        }),
+        { ...state, restoreLive: true },
+      ),
     ).toEqual({
       kind: "refuse",
       reason:
@@ -304,7 +459,9 @@ describe("planDelete", () => {
   });
 
   test("not root: refuses to remove the file", () => {
-    expect(planDelete(amd({ uid: 1000, configFiles: [conf(MANAGED_FILE, written)] }), state)).toMatchObject({
+    expect(
+      planDelete(amd({ uid: 1000, configFiles: [conf(MANAGED_FILE, written)] }), state),
+    ).toMatchObject({
       kind: "refuse",
       reason: expect.stringContaining("removing /etc/modprobe.d/nestlab-kvm.conf would be denied"),
     });
@@ -349,12 +506,31 @@ describe("observe", () => {
   });
 
   test("the kernel command line wins over modprobe.d for a loadable module", () => {
-    const o = observe("check", amd({ cmdline: "kvm_amd.nested=0", configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=1\n")] }));
-    expect([o.persisted, o.nestedAfterReboot, o.cmdlineNested, o.pendingReboot]).toEqual([false, false, false, true]);
+    const o = observe(
+      "check",
+      amd({
+        cmdline: "kvm_amd.nested=0",
+        configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=1\n")],
+      }),
+    );
+    expect([o.persisted, o.nestedAfterReboot, o.cmdlineNested, o.pendingReboot]).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
   });
 
   test("a built-in module ignores modprobe.d and says so", () => {
-    const o = observe("check", intel({ moduleState: "builtin", nestedRaw: "Y\n", kernelRelease: "5.14.0", configFiles: [conf("/etc/modprobe.d/kvm.conf", "options kvm_intel nested=0\n")] }));
+    const o = observe(
+      "check",
+      intel({
+        moduleState: "builtin",
+        nestedRaw: "Y\n",
+        kernelRelease: "5.14.0",
+        configFiles: [conf("/etc/modprobe.d/kvm.conf", "options kvm_intel nested=0\n")],
+      }),
+    );
     expect([o.persisted, o.nestedAfterReboot, o.pendingReboot]).toEqual([null, true, false]);
     expect(o.notes).toEqual([
       "kvm_intel is built into the kernel: the modprobe.d settings (/etc/modprobe.d/kvm.conf:1) have no effect; only the kernel command line does.",
@@ -362,10 +538,28 @@ describe("observe", () => {
   });
 
   test("this machine: no module, nested false, the emulation note", () => {
-    const o = observe("check", amd({ vendor: "none", module: null, hostLabel: "this machine", otherKvmModules: ["kvm_pvm"], moduleState: "absent", moduleAvailable: false, nestedRaw: undefined, moduleRefcount: undefined }));
-    expect([o.vendor, o.module, o.moduleState, o.nested, o.persisted, o.nestedAfterReboot, o.pendingReboot]).toEqual([
-      "none", null, "absent", false, null, null, false,
-    ]);
+    const o = observe(
+      "check",
+      amd({
+        vendor: "none",
+        module: null,
+        hostLabel: "this machine",
+        otherKvmModules: ["kvm_pvm"],
+        moduleState: "absent",
+        moduleAvailable: false,
+        nestedRaw: undefined,
+        moduleRefcount: undefined,
+      }),
+    );
+    expect([
+      o.vendor,
+      o.module,
+      o.moduleState,
+      o.nested,
+      o.persisted,
+      o.nestedAfterReboot,
+      o.pendingReboot,
+    ]).toEqual(["none", null, "absent", false, null, null, false]);
     expect(o.notes[0]).toContain("Guests on this host run under emulation (TCG");
   });
 
@@ -380,12 +574,32 @@ describe("satisfies (drift in the preview after refresh)", () => {
   test.each([
     ["enable, on and on after reboot", "enable", amd(), true],
     ["enable, turned off by hand since", "enable", amd({ nestedRaw: "0\n" }), false],
-    ["enable, file changed to 0 by hand since", "enable", amd({ configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n")] }), false],
-    ["persist, pending", "persist", intel({ configFiles: [conf(MANAGED_FILE, "options kvm_intel nested=1\n")] }), true],
+    [
+      "enable, file changed to 0 by hand since",
+      "enable",
+      amd({ configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n")] }),
+      false,
+    ],
+    [
+      "persist, pending",
+      "persist",
+      intel({ configFiles: [conf(MANAGED_FILE, "options kvm_intel nested=1\n")] }),
+      true,
+    ],
     ["persist, nothing persisted on old Intel", "persist", intel(), false],
     ["check, on", "check", amd(), true],
-    ["check, module unloaded since", "check", amd({ moduleState: "absent", nestedRaw: undefined }), false],
-    ["disable, off and off after reboot", "disable", amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n")] }), true],
+    [
+      "check, module unloaded since",
+      "check",
+      amd({ moduleState: "absent", nestedRaw: undefined }),
+      false,
+    ],
+    [
+      "disable, off and off after reboot",
+      "disable",
+      amd({ nestedRaw: "0\n", configFiles: [conf(MANAGED_FILE, "options kvm_amd nested=0\n")] }),
+      true,
+    ],
     ["disable, off now but on after reboot", "disable", amd({ nestedRaw: "0\n" }), false],
     ["disable, no vmx/svm", "disable", amd({ vendor: "none", module: null }), true],
   ] as const)("%s → %s", (_name, mode, facts, expected) => {

@@ -59,25 +59,62 @@ describe("provider.check", () => {
 
   test("lets an unknown mode through during preview", async () => {
     const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-    expect(await provider.check({}, { host: local, mode: unknown })).toEqual({ inputs: { host: local, mode: unknown } });
+    expect(await provider.check({}, { host: local, mode: unknown })).toEqual({
+      inputs: { host: local, mode: unknown },
+    });
   });
 });
 
 describe("provider.diff", () => {
   test.each([
-    ["nothing changed, host as wanted", state(), inputs(), { changes: false, replaces: [], deleteBeforeReplace: true }],
-    ["the mode changed", state(), inputs({ mode: "disable" }), { changes: true, replaces: [], deleteBeforeReplace: true }],
-    ["restoreOnDelete changed", state(), inputs({ restoreOnDelete: true }), { changes: true, replaces: [], deleteBeforeReplace: true }],
-    ["another host: replaced, the old one restored first", state(), inputs({ host: remote }), { changes: true, replaces: ["host"], deleteBeforeReplace: true }],
+    [
+      "nothing changed, host as wanted",
+      state(),
+      inputs(),
+      { changes: false, replaces: [], deleteBeforeReplace: true },
+    ],
+    [
+      "the mode changed",
+      state(),
+      inputs({ mode: "disable" }),
+      { changes: true, replaces: [], deleteBeforeReplace: true },
+    ],
+    [
+      "restoreOnDelete changed",
+      state(),
+      inputs({ restoreOnDelete: true }),
+      { changes: true, replaces: [], deleteBeforeReplace: true },
+    ],
+    [
+      "another host: replaced, the old one restored first",
+      state(),
+      inputs({ host: remote }),
+      { changes: true, replaces: ["host"], deleteBeforeReplace: true },
+    ],
     [
       "the same host reached as another user: updated in place",
       state({ host: remote }),
       inputs({ host: { ...remote, ssh: { ...remote.ssh!, user: "admin" } } }),
       { changes: true, replaces: [], deleteBeforeReplace: true },
     ],
-    ["drift: refresh saw nested off", state({ nested: false, pendingReboot: true }), inputs(), { changes: true, replaces: [], deleteBeforeReplace: true }],
-    ["drift: refresh saw the persisted value gone", state({ nestedAfterReboot: false, persisted: false }), inputs(), { changes: true, replaces: [], deleteBeforeReplace: true }],
-    ["check on a host that cannot nest keeps failing", state({ mode: "check", nested: false }), inputs({ mode: "check" }), { changes: true, replaces: [], deleteBeforeReplace: true }],
+    [
+      "drift: refresh saw nested off",
+      state({ nested: false, pendingReboot: true }),
+      inputs(),
+      { changes: true, replaces: [], deleteBeforeReplace: true },
+    ],
+    [
+      "drift: refresh saw the persisted value gone",
+      state({ nestedAfterReboot: false, persisted: false }),
+      inputs(),
+      { changes: true, replaces: [], deleteBeforeReplace: true },
+    ],
+    [
+      "check on a host that cannot nest keeps failing",
+      state({ mode: "check", nested: false }),
+      inputs({ mode: "check" }),
+      { changes: true, replaces: [], deleteBeforeReplace: true },
+    ],
   ])("%s", async (_name, olds, news, expected) => {
     expect(await provider.diff("id", olds, news)).toEqual(expected);
   });

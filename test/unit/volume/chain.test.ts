@@ -23,7 +23,14 @@ const SEED_CHAIN = JSON.stringify([
         cid: 2122094490,
         "parent-cid": 1940791077,
         "create-type": "monolithicSparse",
-        extents: [{ "virtual-size": 214748364800, filename: "/srv/RHEL7_Server-000002.vmdk", "cluster-size": 65536, format: "" }],
+        extents: [
+          {
+            "virtual-size": 214748364800,
+            filename: "/srv/RHEL7_Server-000002.vmdk",
+            "cluster-size": 65536,
+            format: "",
+          },
+        ],
       },
     },
     "full-backing-filename": "/srv/RHEL7_Server.vmdk",
@@ -41,7 +48,14 @@ const SEED_CHAIN = JSON.stringify([
         cid: 1940791077,
         "parent-cid": 4294967295,
         "create-type": "monolithicSparse",
-        extents: [{ "virtual-size": 214748364800, filename: "/srv/RHEL7_Server.vmdk", "cluster-size": 65536, format: "" }],
+        extents: [
+          {
+            "virtual-size": 214748364800,
+            filename: "/srv/RHEL7_Server.vmdk",
+            "cluster-size": 65536,
+            format: "",
+          },
+        ],
       },
     },
     "dirty-flag": false,
@@ -61,7 +75,12 @@ describe("parseImageInfo", () => {
         dirty: false,
         corrupt: false,
         encrypted: false,
-        vmdk: { cid: 2122094490, parentCid: 1940791077, createType: "monolithicSparse", extents: ["/srv/RHEL7_Server-000002.vmdk"] },
+        vmdk: {
+          cid: 2122094490,
+          parentCid: 1940791077,
+          createType: "monolithicSparse",
+          extents: ["/srv/RHEL7_Server-000002.vmdk"],
+        },
       },
       {
         file: "/srv/RHEL7_Server.vmdk",
@@ -71,7 +90,12 @@ describe("parseImageInfo", () => {
         dirty: false,
         corrupt: false,
         encrypted: false,
-        vmdk: { cid: 1940791077, parentCid: 4294967295, createType: "monolithicSparse", extents: ["/srv/RHEL7_Server.vmdk"] },
+        vmdk: {
+          cid: 1940791077,
+          parentCid: 4294967295,
+          createType: "monolithicSparse",
+          extents: ["/srv/RHEL7_Server.vmdk"],
+        },
       },
     ]);
   });
@@ -84,7 +108,12 @@ describe("parseImageInfo", () => {
         "virtual-size": 5368709120,
         "format-specific": {
           type: "vmdk",
-          data: { cid: 1, "parent-cid": 4294967295, "create-type": "twoGbMaxExtentSparse", extents: [{ filename: "disk-s001.vmdk" }, { filename: "disk-s002.vmdk" }] },
+          data: {
+            cid: 1,
+            "parent-cid": 4294967295,
+            "create-type": "twoGbMaxExtentSparse",
+            extents: [{ filename: "disk-s001.vmdk" }, { filename: "disk-s002.vmdk" }],
+          },
         },
       }),
       "/images",
@@ -94,8 +123,20 @@ describe("parseImageInfo", () => {
   });
 
   it("marks luks and encrypted qcow2 images as encrypted", () => {
-    expect(parseImageInfo(JSON.stringify({ filename: "/a.qcow2", format: "qcow2", "virtual-size": 1, encrypted: true }))[0].encrypted).toBe(true);
-    expect(parseImageInfo(JSON.stringify({ filename: "/a.img", format: "luks", "virtual-size": 1 }))[0].encrypted).toBe(true);
+    expect(
+      parseImageInfo(
+        JSON.stringify({
+          filename: "/a.qcow2",
+          format: "qcow2",
+          "virtual-size": 1,
+          encrypted: true,
+        }),
+      )[0].encrypted,
+    ).toBe(true);
+    expect(
+      parseImageInfo(JSON.stringify({ filename: "/a.img", format: "luks", "virtual-size": 1 }))[0]
+        .encrypted,
+    ).toBe(true);
   });
 });
 
@@ -115,7 +156,9 @@ describe("validateChain", () => {
   });
 
   it("refuses a link with VMware's uncleanShutdown flag set, naming the extent", () => {
-    const headers = new Map([["/srv/RHEL7_Server.vmdk", { magic: "KDMV" as const, version: 1, uncleanShutdown: true }]]);
+    const headers = new Map([
+      ["/srv/RHEL7_Server.vmdk", { magic: "KDMV" as const, version: 1, uncleanShutdown: true }],
+    ]);
     expect(() => validateChain(seed(), headers)).toThrow(
       "source: chain link /srv/RHEL7_Server.vmdk was not closed cleanly: the VMware uncleanShutdown flag is set in /srv/RHEL7_Server.vmdk. " +
         "The VM is running or crashed: power it off in VMware (and let VMware repair the disk), then convert.",
@@ -124,7 +167,9 @@ describe("validateChain", () => {
 
   it("refuses an seSparse link with the way out", () => {
     const [top, base] = seed();
-    expect(() => validateChain([{ ...top, vmdk: { ...top.vmdk!, createType: "seSparse" } }, base])).toThrow(
+    expect(() =>
+      validateChain([{ ...top, vmdk: { ...top.vmdk!, createType: "seSparse" } }, base]),
+    ).toThrow(
       "source: chain link /srv/RHEL7_Server-000002.vmdk is an seSparse snapshot (ESXi 6.5 and later): QEMU reads it only partly and cannot replay its journal. " +
         "Consolidate the snapshots in ESXi (or clone the disk with `vmkfstools -i … -d thin`) and convert the result.",
     );
@@ -132,15 +177,30 @@ describe("validateChain", () => {
 
   it("refuses an encrypted link", () => {
     const [, base] = seed();
-    expect(() => validateChain([{ ...base, file: "/srv/x.qcow2", format: "qcow2", vmdk: undefined, encrypted: true }])).toThrow(
+    expect(() =>
+      validateChain([
+        { ...base, file: "/srv/x.qcow2", format: "qcow2", vmdk: undefined, encrypted: true },
+      ]),
+    ).toThrow(
       "source: /srv/x.qcow2 is encrypted. ConvertedVolume does not take encrypted images: decrypt it first (qemu-img convert with --object secret,… and --image-opts, into an unencrypted image).",
     );
   });
 
   it("refuses a dirty qcow2 link", () => {
     expect(() =>
-      validateChain([{ file: "/srv/x.qcow2", format: "qcow2", virtualSizeBytes: 1, dirty: true, corrupt: false, encrypted: false }]),
-    ).toThrow("source: /srv/x.qcow2 is marked dirty (it was not closed cleanly). Check and repair a copy of it with `qemu-img check -r all`, then use the copy.");
+      validateChain([
+        {
+          file: "/srv/x.qcow2",
+          format: "qcow2",
+          virtualSizeBytes: 1,
+          dirty: true,
+          corrupt: false,
+          encrypted: false,
+        },
+      ]),
+    ).toThrow(
+      "source: /srv/x.qcow2 is marked dirty (it was not closed cleanly). Check and repair a copy of it with `qemu-img check -r all`, then use the copy.",
+    );
   });
 
   it("refuses a base that names a parent CID but has no parent file", () => {
@@ -187,21 +247,45 @@ describe("parseVmdkSparseHeader", () => {
   });
 
   it("says nothing about text descriptors", () => {
-    expect(parseVmdkSparseHeader(Buffer.from("# Disk DescriptorFile\n".padEnd(600, " ")))).toBeUndefined();
+    expect(
+      parseVmdkSparseHeader(Buffer.from("# Disk DescriptorFile\n".padEnd(600, " "))),
+    ).toBeUndefined();
   });
 });
 
 describe("selectLinks and describeChain", () => {
   it("flatten takes the whole chain, base the bottom link alone", () => {
-    expect(selectLinks(seed(), "flatten").map((l) => l.file)).toEqual(["/srv/RHEL7_Server-000002.vmdk", "/srv/RHEL7_Server.vmdk"]);
+    expect(selectLinks(seed(), "flatten").map((l) => l.file)).toEqual([
+      "/srv/RHEL7_Server-000002.vmdk",
+      "/srv/RHEL7_Server.vmdk",
+    ]);
     expect(selectLinks(seed(), "base").map((l) => l.file)).toEqual(["/srv/RHEL7_Server.vmdk"]);
   });
 
   it("reports each link with its CIDs and allocated bytes", () => {
-    const sizes: Record<string, number> = { "/srv/RHEL7_Server-000002.vmdk": 37748736, "/srv/RHEL7_Server.vmdk": 10415529984 };
+    const sizes: Record<string, number> = {
+      "/srv/RHEL7_Server-000002.vmdk": 37748736,
+      "/srv/RHEL7_Server.vmdk": 10415529984,
+    };
     expect(describeChain(seed(), (f) => sizes[f])).toEqual([
-      { file: "/srv/RHEL7_Server-000002.vmdk", format: "vmdk", createType: "monolithicSparse", cid: 2122094490, parentCid: 1940791077, virtualSizeBytes: 214748364800, allocatedBytes: 37748736 },
-      { file: "/srv/RHEL7_Server.vmdk", format: "vmdk", createType: "monolithicSparse", cid: 1940791077, parentCid: 4294967295, virtualSizeBytes: 214748364800, allocatedBytes: 10415529984 },
+      {
+        file: "/srv/RHEL7_Server-000002.vmdk",
+        format: "vmdk",
+        createType: "monolithicSparse",
+        cid: 2122094490,
+        parentCid: 1940791077,
+        virtualSizeBytes: 214748364800,
+        allocatedBytes: 37748736,
+      },
+      {
+        file: "/srv/RHEL7_Server.vmdk",
+        format: "vmdk",
+        createType: "monolithicSparse",
+        cid: 1940791077,
+        parentCid: 4294967295,
+        virtualSizeBytes: 214748364800,
+        allocatedBytes: 10415529984,
+      },
     ]);
   });
 });

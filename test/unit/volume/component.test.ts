@@ -42,9 +42,17 @@ function value<T>(o: pulumi.Output<T>): Promise<T> {
 }
 
 /** How the mocks see an SSH key that is a secret with no value (a local host). */
-const SECRET_NOTHING = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value: null };
+const SECRET_NOTHING = {
+  "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+  value: null,
+};
 
-function shown(): { type: string; name: string; inputs: Record<string, unknown>; hasProvider: boolean }[] {
+function shown(): {
+  type: string;
+  name: string;
+  inputs: Record<string, unknown>;
+  hasProvider: boolean;
+}[] {
   return registered.map((r) => {
     const { __provider, ...inputs } = r.inputs;
     return { type: r.type, name: r.name, inputs, hasProvider: typeof __provider === "string" };
@@ -96,7 +104,12 @@ describe("ConvertedVolume", () => {
       [
         "pulumi-nodejs:dynamic/nestlab:StoragePool",
         "classroom-pool",
-        { host: { libvirtUri: "qemu:///system", rootDir: "" }, pool: "nlt-lab", path: "/var/lib/libvirt/images/lab", sshPrivateKey: SECRET_NOTHING },
+        {
+          host: { libvirtUri: "qemu:///system", rootDir: "" },
+          pool: "nlt-lab",
+          path: "/var/lib/libvirt/images/lab",
+          sshPrivateKey: SECRET_NOTHING,
+        },
       ],
       [
         "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",

@@ -7,38 +7,76 @@ const state = {
   source: "/srv/RHEL7_Server-000002.vmdk",
   pool: "default",
   volumeName: "classroom.qcow2",
-  sourceFingerprint: { "/srv/RHEL7_Server-000002.vmdk": "size=1 mtime=1.000000000 inode=2 dev=3 head=ab format=vmdk cid=1 parentCid=2" },
+  sourceFingerprint: {
+    "/srv/RHEL7_Server-000002.vmdk":
+      "size=1 mtime=1.000000000 inode=2 dev=3 head=ab format=vmdk cid=1 parentCid=2",
+  },
   path: "/var/lib/libvirt/images/classroom.qcow2",
   chain: [],
 };
 
 describe("diffVolume", () => {
   it("sees no change when the inputs and the fingerprint are the same", () => {
-    const { path: _p, chain: _c, ...inputs } = state;
-    expect(diffVolume(state, inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    const inputs: Record<string, unknown> = { ...state };
+    delete inputs.path;
+    delete inputs.chain;
+    expect(diffVolume(state, inputs)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
   });
 
   it("replaces for a changed source file, deleting the old volume first (same name)", () => {
-    const news = { ...state, sourceFingerprint: { "/srv/RHEL7_Server-000002.vmdk": "size=2 mtime=9.000000000 inode=2 dev=3 head=cd format=vmdk cid=7 parentCid=2" } };
-    expect(diffVolume(state, news)).toEqual({ changes: true, replaces: ["sourceFingerprint"], deleteBeforeReplace: true });
+    const news = {
+      ...state,
+      sourceFingerprint: {
+        "/srv/RHEL7_Server-000002.vmdk":
+          "size=2 mtime=9.000000000 inode=2 dev=3 head=cd format=vmdk cid=7 parentCid=2",
+      },
+    };
+    expect(diffVolume(state, news)).toEqual({
+      changes: true,
+      replaces: ["sourceFingerprint"],
+      deleteBeforeReplace: true,
+    });
   });
 
   it("replaces without deleting first when the new volume has another name", () => {
-    expect(diffVolume(state, { ...state, volumeName: "classroom-v2.qcow2" })).toEqual({ changes: true, replaces: ["volumeName"], deleteBeforeReplace: false });
+    expect(diffVolume(state, { ...state, volumeName: "classroom-v2.qcow2" })).toEqual({
+      changes: true,
+      replaces: ["volumeName"],
+      deleteBeforeReplace: false,
+    });
   });
 
   it("replaces for every option that shapes the volume", () => {
-    expect(diffVolume(state, { ...state, mode: "base", clusterSizeKiB: 2048, compression: true }).replaces).toEqual(["mode", "compression", "clusterSizeKiB"]);
-    expect(diffVolume(state, { ...state, host: { ...host, libvirtUri: "qemu+ssh://root@h/system" } }).replaces).toEqual(["host.libvirtUri"]);
+    expect(
+      diffVolume(state, { ...state, mode: "base", clusterSizeKiB: 2048, compression: true })
+        .replaces,
+    ).toEqual(["mode", "compression", "clusterSizeKiB"]);
+    expect(
+      diffVolume(state, { ...state, host: { ...host, libvirtUri: "qemu+ssh://root@h/system" } })
+        .replaces,
+    ).toEqual(["host.libvirtUri"]);
   });
 
   it("treats unknown values as changes", () => {
-    expect(diffVolume(state, { ...state, source: UNKNOWN, volumeName: UNKNOWN })).toEqual({ changes: true, replaces: ["source", "volumeName"], deleteBeforeReplace: true });
+    expect(diffVolume(state, { ...state, source: UNKNOWN, volumeName: UNKNOWN })).toEqual({
+      changes: true,
+      replaces: ["source", "volumeName"],
+      deleteBeforeReplace: true,
+    });
   });
 
   it("updates in place for a new way to reach the same host", () => {
     const ssh = { host: "h", port: 22, user: "root", connectTimeoutSeconds: 15 };
-    expect(diffVolume({ ...state, host: { ...host, ssh } }, { ...state, host: { ...host, ssh: { ...ssh, port: 2222 } } })).toEqual({
+    expect(
+      diffVolume(
+        { ...state, host: { ...host, ssh } },
+        { ...state, host: { ...host, ssh: { ...ssh, port: 2222 } } },
+      ),
+    ).toEqual({
       changes: true,
       replaces: [],
       deleteBeforeReplace: false,

@@ -41,13 +41,23 @@ const OVF = `<?xml version="1.0" encoding="UTF-8"?>
 
 describe("parseTarHeader", () => {
   it("reads a member's name and size, and the end of the archive", () => {
-    expect(parseTarHeader(header("lab.ovf", 430), "/x.ova")).toEqual({ kind: "file", name: "lab.ovf", sizeBytes: 430 });
+    expect(parseTarHeader(header("lab.ovf", 430), "/x.ova")).toEqual({
+      kind: "file",
+      name: "lab.ovf",
+      sizeBytes: 430,
+    });
     expect(parseTarHeader(Buffer.alloc(512), "/x.ova")).toEqual({ kind: "end" });
   });
 
   it("recognises pax and GNU long-name headers", () => {
-    expect(parseTarHeader(header("././@PaxHeader", 30, "x"), "/x.ova")).toEqual({ kind: "pax", sizeBytes: 30 });
-    expect(parseTarHeader(header("././@LongLink", 120, "L"), "/x.ova")).toEqual({ kind: "longname", sizeBytes: 120 });
+    expect(parseTarHeader(header("././@PaxHeader", 30, "x"), "/x.ova")).toEqual({
+      kind: "pax",
+      sizeBytes: 30,
+    });
+    expect(parseTarHeader(header("././@LongLink", 120, "L"), "/x.ova")).toEqual({
+      kind: "longname",
+      sizeBytes: 120,
+    });
   });
 
   it("refuses a block whose checksum does not match", () => {
@@ -71,7 +81,11 @@ describe("parseTarHeader", () => {
       if (String(n).length + body.length !== n) n = String(n + 1).length + body.length;
       return `${n}${body}`;
     };
-    expect(parsePaxRecords(Buffer.from(rec("path", "a very long disk name.vmdk") + rec("size", "9000000000")))).toEqual({
+    expect(
+      parsePaxRecords(
+        Buffer.from(rec("path", "a very long disk name.vmdk") + rec("size", "9000000000")),
+      ),
+    ).toEqual({
       path: "a very long disk name.vmdk",
       sizeBytes: 9000000000,
     });
@@ -88,7 +102,13 @@ describe("parseOvfDisks", () => {
         format: "http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized",
         compression: undefined,
       },
-      { diskId: "vmdisk2", href: "lab-disk2.vmdk", capacityBytes: 1073741824, format: undefined, compression: undefined },
+      {
+        diskId: "vmdisk2",
+        href: "lab-disk2.vmdk",
+        capacityBytes: 1073741824,
+        format: undefined,
+        compression: undefined,
+      },
     ]);
   });
 
@@ -99,7 +119,9 @@ describe("parseOvfDisks", () => {
   });
 
   it("refuses a disk whose file is not in the References", () => {
-    expect(() => parseOvfDisks(OVF.replace('ovf:fileRef="file2"', 'ovf:fileRef="file9"'), "/x.ova#lab.ovf")).toThrow(
+    expect(() =>
+      parseOvfDisks(OVF.replace('ovf:fileRef="file2"', 'ovf:fileRef="file9"'), "/x.ova#lab.ovf"),
+    ).toThrow(
       'source: /x.ova#lab.ovf describes disk "vmdisk2" with no file in its References (fileRef "file9"). A disk without content cannot be converted: export the appliance again.',
     );
   });
@@ -139,7 +161,9 @@ describe("chooseOvaDisk", () => {
 
 describe("parseManifest", () => {
   it("reads SHA1, SHA256 and SHA512 lines", () => {
-    expect(parseManifest("SHA256(lab.ovf)= ABCDEF01\nSHA1 (lab-disk1.vmdk) = 0123\n\n", "/x.ova#lab.mf")).toEqual([
+    expect(
+      parseManifest("SHA256(lab.ovf)= ABCDEF01\nSHA1 (lab-disk1.vmdk) = 0123\n\n", "/x.ova#lab.mf"),
+    ).toEqual([
       { algorithm: "SHA256", file: "lab.ovf", digest: "abcdef01" },
       { algorithm: "SHA1", file: "lab-disk1.vmdk", digest: "0123" },
     ]);
@@ -152,6 +176,8 @@ describe("parseManifest", () => {
   });
 
   it("reads the digest sha256sum prints for stdin", () => {
-    expect(parseDigestOutput("388963909961775136CBD9A65E7D7D10  -\n")).toBe("388963909961775136cbd9a65e7d7d10");
+    expect(parseDigestOutput("388963909961775136CBD9A65E7D7D10  -\n")).toBe(
+      "388963909961775136cbd9a65e7d7d10",
+    );
   });
 });

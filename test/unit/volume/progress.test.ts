@@ -10,7 +10,13 @@ describe("progress", () => {
   it("reports the first update, then at most one line per interval, and always 100%", () => {
     let t = 1000;
     const lines: string[] = [];
-    const p = new ProgressThrottle("ConvertedVolume c", (l) => lines.push(l), () => t, 5000, 1000);
+    const p = new ProgressThrottle(
+      "ConvertedVolume c",
+      (l) => lines.push(l),
+      () => t,
+      5000,
+      1000,
+    );
     for (let pct = 0; pct <= 100; pct += 0.5) {
       p.line(`    (${pct.toFixed(2)}/100%)`);
       t += 100; // 200 updates over 20 s

@@ -1,0 +1,87 @@
+import { execFileSync, spawnSync } from "child_process";
+import { mkdtempSync, rmSync, chmodSync } from "fs";
+import * as os from "os";
+import * as path from "path";
+import { throwawayStack, ThrowawayStack } from "../harness";
+
+// A NestedDomain through the Automation API and the real engine: up; a
+// preview with no changes; a memory change shown as `updatePlan: "live:
+// memoryMiB"` and applied without a new domain; a CPU change shown as a
+// restart; a domain stopped by hand found by refresh and started by up;
+// destroy leaves nothing.
+
+jest.setTimeout(600_000);
+
+const URI = "qemu:///system";
+const virsh = (...args: string[]) => spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" });
+const dir = mkdtempSync(path.join(os.tmpdir(), "nlt-domain-e2e-"));
+const disk = path.join(dir, "disk.qcow2");
+const domainName = `nlt-domain-e2e-${process.pid}`;
+let stack: ThrowawayStack;
+
+beforeAll(async () => {
+  chmodSync(dir, 0o755);
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", disk, "64M"]);
+  stack = await throwawayStack({
+    workDir: path.join(__dirname, "program"),
+    config: { domainName, disk, memoryMiB: "256", maxMemoryMiB: "384", cpuModel: "qemu64" },
+  });
+});
+
+afterAll(async () => {
+  await stack?.dispose();
+  virsh("destroy", domainName);
+  virsh("undefine", domainName, "--nvram");
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function preview(): Promise<{ stdout: string; changes: Record<string, number> }> {
+  const r = await stack.stack.preview({ diff: true });
+  return { stdout: r.stdout, changes: r.changeSummary as Record<string, number> };
+}
+
+test("up, then a preview with no changes", async () => {
+  const up = await stack.stack.up({ onOutput: () => undefined });
+  expect(up.outputs.state.value).toBe("running");
+  expect(up.outputs.vncAddress.value).toMatch(/^127\.0\.0\.1:59\d\d$/);
+  expect(virsh("domstate", domainName).stdout.trim()).toBe("running");
+  await stack.stack.preview({ expectNoChanges: true });
+});
+
+test("a memory change previews as live, keeps the domain, and leaves no change behind", async () => {
+  const uuid = virsh("domuuid", domainName).stdout.trim();
+  await stack.stack.setConfig("memoryMiB", { value: "320" });
+  const p = await preview();
+  expect(p.changes).toEqual({ same: 2, update: 1 });
+  expect(p.stdout).toContain('updatePlan: "live: memoryMiB"');
+  expect(p.stdout).toMatch(/memoryMiB\s*:\s*256 => 320/);
+  await stack.stack.up({ onOutput: () => undefined });
+  expect(virsh("domuuid", domainName).stdout.trim()).toBe(uuid);
+  expect(virsh("dumpxml", "--inactive", domainName).stdout).toContain("<currentMemory unit='KiB'>327680</currentMemory>");
+  await stack.stack.preview({ expectNoChanges: true });
+});
+
+test("a CPU change previews as a restart", async () => {
+  await stack.stack.setConfig("cpuModel", { value: "Opteron_G2" });
+  const p = await preview();
+  expect(p.stdout).toContain('updatePlan: "restart: cpu"');
+  await stack.stack.up({ onOutput: () => undefined });
+  await stack.stack.preview({ expectNoChanges: true });
+});
+
+test("a domain stopped by hand: refresh finds it, preview shows it, up starts it", async () => {
+  virsh("destroy", domainName);
+  await stack.stack.refresh({ onOutput: () => undefined });
+  const p = await preview();
+  expect(p.stdout).toContain('updatePlan: "live: running"');
+  expect(p.stdout).toMatch(/running\s*:\s*false => true/);
+  await stack.stack.up({ onOutput: () => undefined });
+  expect(virsh("domstate", domainName).stdout.trim()).toBe("running");
+  await stack.stack.preview({ expectNoChanges: true });
+});
+
+test("destroy removes the domain and keeps the disk", async () => {
+  await stack.stack.destroy({ onOutput: () => undefined });
+  expect(virsh("dominfo", domainName).status).not.toBe(0);
+  expect(spawnSync("qemu-img", ["info", disk]).status).toBe(0);
+});
