@@ -15,6 +15,7 @@ declare -A need=(
   [libvirtd]=libvirt-daemon-system [virtlogd]=libvirt-daemon-system [virsh]=libvirt-clients
   [dnsmasq]=dnsmasq-base [iptables]=iptables [ssh]=openssh-client [ssh-keygen]=openssh-client
   [tar]=tar [xz]=xz-utils [cpio]=cpio [mkfs.ext4]=e2fsprogs
+  [gcc]=gcc [readelf]=binutils [dpkg-deb]=dpkg [depmod]=kmod
 )
 missing=()
 for cmd in "${!need[@]}"; do
