@@ -21,6 +21,9 @@ missing=()
 for cmd in "${!need[@]}"; do
   PATH="$PATH:/usr/sbin:/sbin" command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
+# Headers for the guest kit's static KVM test program.
+[ -e /usr/include/stdio.h ] || missing+=(libc6-dev)
+[ -e /usr/include/linux/kvm.h ] || missing+=(linux-libc-dev)
 # The QEMU driver of libvirtd is a package of its own.
 [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || missing+=(libvirt-daemon-driver-qemu)
 if [ "${#missing[@]}" -gt 0 ]; then
