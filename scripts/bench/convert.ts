@@ -212,16 +212,16 @@ function main(): void {
   const knobs: Contender[] = process.argv.includes("--no-knobs")
     ? []
     : [
-        project("-m 8 (qemu-img default)", { coroutines: 8 }),
-        project("-m 16 (no -W)", { coroutines: 16 }),
-        project("-m 16 -t writeback", { coroutines: 16, targetCache: "writeback" }),
-        project("-m 16 -t none -T none", {
-          coroutines: 16,
+        project("-m 8 (qemu-img default), -W", { ...DEFAULT_TUNING, coroutines: 8 }),
+        project("-m 16 without -W", { coroutines: 16 }),
+        project("-m 16 -W -t writeback", { ...DEFAULT_TUNING, targetCache: "writeback" }),
+        project("-m 16 -W -t none -T none", {
+          ...DEFAULT_TUNING,
           targetCache: "none",
           sourceCache: "none",
         }),
-        project("-m 16, 2 MiB clusters", { coroutines: 16 }, { clusterSizeKiB: 2048 }),
-        project("-m 16 -n --target-is-zero", { coroutines: 16, targetIsZero: true }),
+        project("-m 16 -W, 2 MiB clusters", DEFAULT_TUNING, { clusterSizeKiB: 2048 }),
+        project("-m 16 -W -n --target-is-zero", { ...DEFAULT_TUNING, targetIsZero: true }),
       ];
 
   // Round-robin: every contender once per round, so load from elsewhere on

@@ -53,8 +53,10 @@ test("a memory change previews as live, keeps the domain, and leaves no change b
   await stack.stack.setConfig("memoryMiB", { value: "320" });
   const p = await preview();
   expect(p.changes).toEqual({ same: 2, update: 1 });
-  expect(p.stdout).toContain('updatePlan: "live: memoryMiB"');
-  expect(p.stdout).toMatch(/memoryMiB\s*:\s*256 => 320/);
+  expect(p.stdout).toMatch(/\+ updatePlan\s*: "live: memoryMiB"/);
+  expect(p.stdout).toMatch(/~ memoryMiB\s*: 256 => 320/);
+  expect(p.stdout).toContain('-   <currentMemory unit="KiB">262144</currentMemory>');
+  expect(p.stdout).toContain('+   <currentMemory unit="KiB">327680</currentMemory>');
   await stack.stack.up({ onOutput: () => undefined });
   expect(virsh("domuuid", domainName).stdout.trim()).toBe(uuid);
   expect(virsh("dumpxml", "--inactive", domainName).stdout).toContain("<currentMemory unit='KiB'>327680</currentMemory>");
@@ -64,7 +66,7 @@ test("a memory change previews as live, keeps the domain, and leaves no change b
 test("a CPU change previews as a restart", async () => {
   await stack.stack.setConfig("cpuModel", { value: "Opteron_G2" });
   const p = await preview();
-  expect(p.stdout).toContain('updatePlan: "restart: cpu"');
+  expect(p.stdout).toMatch(/updatePlan\s*: "live: memoryMiB" => "restart: cpu"/);
   await stack.stack.up({ onOutput: () => undefined });
   await stack.stack.preview({ expectNoChanges: true });
 });
@@ -73,8 +75,9 @@ test("a domain stopped by hand: refresh finds it, preview shows it, up starts it
   virsh("destroy", domainName);
   await stack.stack.refresh({ onOutput: () => undefined });
   const p = await preview();
-  expect(p.stdout).toContain('updatePlan: "live: running"');
-  expect(p.stdout).toMatch(/running\s*:\s*false => true/);
+  expect(p.stdout).toMatch(/updatePlan\s*: "restart: cpu" => "live: running"/);
+  // The program leaves running at its default (true): the refreshed "false" shows as removed.
+  expect(p.stdout).toMatch(/- running\s*: false/);
   await stack.stack.up({ onOutput: () => undefined });
   expect(virsh("domstate", domainName).stdout.trim()).toBe("running");
   await stack.stack.preview({ expectNoChanges: true });

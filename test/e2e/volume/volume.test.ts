@@ -113,16 +113,28 @@ describe("ConvertedVolume through the Pulumi engine", () => {
     const steps = events
       .map((e) => e.resourcePreEvent?.metadata)
       .filter((m) => m !== undefined && m.op !== "same")
-      .map((m) => ({ op: m!.op, type: m!.type, diffs: m!.diffs, replaceKeys: m!.keys }));
+      .map((m) => ({ op: m!.op, type: m!.type, replaceKeys: m!.keys }));
+    // The same path is reused, so the old volume goes first (deleteBeforeReplace).
     expect(steps).toEqual([
+      {
+        op: "delete-replaced",
+        type: "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",
+        replaceKeys: undefined,
+      },
       {
         op: "replace",
         type: "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",
-        diffs: ["sourceFingerprint"],
+        replaceKeys: ["sourceFingerprint"],
+      },
+      {
+        op: "create-replacement",
+        type: "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",
         replaceKeys: ["sourceFingerprint"],
       },
     ]);
-    expect(changed.stdout).toContain(top);
+    // The diff names the property and, inside it, the file whose facts changed.
+    expect(changed.stdout).toContain("~ sourceFingerprint: {");
+    expect(changed.stdout).toContain(`~ ${top}: "size=`);
 
     const afterWrite = sums();
     const destroyed = await stack.stack.destroy({ onOutput: () => undefined });
