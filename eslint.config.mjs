@@ -15,7 +15,7 @@ export default tseslint.config(
       "@pulumi/no-output-instance-in-template-literal": "error",
       // Dynamic providers load their implementation with require() at run time.
       "@typescript-eslint/no-require-imports": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
 );

@@ -82,11 +82,14 @@ export interface UpdatePlan {
 
 /** The changed properties of a domain, sorted into live, restart and replace (in a fixed order). */
 export function classifyUpdate(olds: Side, news: Side): UpdatePlan {
-  const changed = (Object.keys(UPDATE_KINDS) as ClassifiedProperty[]).filter((p) => !isDeepStrictEqual(valueOf(olds, p), valueOf(news, p)));
+  const changed = (Object.keys(UPDATE_KINDS) as ClassifiedProperty[]).filter(
+    (p) => !isDeepStrictEqual(valueOf(olds, p), valueOf(news, p)),
+  );
   // The XML follows from the typed arguments: it is named only when none of them changed
   // (then the renderer itself changed, or someone edited the domain by hand).
   const props = changed.filter((p) => p !== "xml" || changed.length === 1);
-  const pick = (kind: UpdateKind): ClassifiedProperty[] => props.filter((p) => UPDATE_KINDS[p] === kind);
+  const pick = (kind: UpdateKind): ClassifiedProperty[] =>
+    props.filter((p) => UPDATE_KINDS[p] === kind);
   return { replace: pick("replace"), restart: pick("restart"), live: pick("live") };
 }
 
@@ -101,11 +104,6 @@ function valueOf(side: Side, p: ClassifiedProperty): unknown {
     default:
       return (side.spec as unknown as Record<string, unknown>)[p];
   }
-}
-
-/** Whether the plan changes anything. */
-export function isEmptyPlan(plan: UpdatePlan): boolean {
-  return plan.replace.length + plan.restart.length + plan.live.length === 0;
 }
 
 /**

@@ -27,7 +27,11 @@ export function parseDomainCapabilities(xml: string): DomainCapabilities {
     if (name !== "custom") continue;
     for (const model of elements(mode).filter((e) => e.nodeName === "model")) {
       const text = textOf(model);
-      if (text) models.set(text, { usable: model.getAttribute("usable") !== "no", vendor: model.getAttribute("vendor") ?? "unknown" });
+      if (text)
+        models.set(text, {
+          usable: model.getAttribute("usable") !== "no",
+          vendor: model.getAttribute("vendor") ?? "unknown",
+        });
     }
   }
   return { maxVcpus: Number(vcpu?.getAttribute("max") ?? 1), modes, models };
@@ -42,7 +46,8 @@ export interface NodeInfo {
 export function parseNodeInfo(text: string): NodeInfo {
   const cpus = /^CPU\(s\):\s*(\d+)/m.exec(text)?.[1];
   const memory = /^Memory size:\s*(\d+)\s*KiB/m.exec(text)?.[1];
-  if (cpus === undefined || memory === undefined) throw new Error(`Unexpected \`virsh nodeinfo\` output:\n${text}`);
+  if (cpus === undefined || memory === undefined)
+    throw new Error(`Unexpected \`virsh nodeinfo\` output:\n${text}`);
   return { cpus: Number(cpus), memoryKiB: Number(memory) };
 }
 
@@ -81,7 +86,9 @@ export function parseListeners(text: string): Listener[] {
 /** Whether binding `address:port` would collide with a listener (wildcards collide with everything). */
 export function portTaken(listeners: readonly Listener[], address: string, port: number): boolean {
   const wildcard = (a: string): boolean => a === "0.0.0.0" || a === "::";
-  return listeners.some((l) => l.port === port && (l.address === address || wildcard(l.address) || wildcard(address)));
+  return listeners.some(
+    (l) => l.port === port && (l.address === address || wildcard(l.address) || wildcard(address)),
+  );
 }
 
 /** `virsh domstate` → the state text ("running", "shut off", "paused"…). */

@@ -37,7 +37,9 @@ export interface NestedDomainCpuArgs {
    * forbid), e.g. `{ name: "pdpe1gb", policy: "require" }`.
    * @default []
    */
-  readonly features?: pulumi.Input<pulumi.Input<{ name: pulumi.Input<string>; policy: pulumi.Input<FeaturePolicy> }>[]>;
+  readonly features?: pulumi.Input<
+    pulumi.Input<{ name: pulumi.Input<string>; policy: pulumi.Input<FeaturePolicy> }>[]
+  >;
   /**
    * Make the guest able to run KVM: require `vmx` on Intel hosts, `svm` on
    * AMD hosts and always under TCG (which emulates SVM only), unless
@@ -118,7 +120,9 @@ export interface NestedDomainNetworkArgs {
    * user interfaces), so it works without root networking on the host.
    * @default - none
    */
-  readonly user?: pulumi.Input<{ forwards?: pulumi.Input<pulumi.Input<NestedDomainPortForward>[]> }>;
+  readonly user?: pulumi.Input<{
+    forwards?: pulumi.Input<pulumi.Input<NestedDomainPortForward>[]>;
+  }>;
   /**
    * The MAC address.
    * @default - derived from domainName and the NIC's position (52:54:00:…), stable across runs
@@ -159,7 +163,11 @@ export interface NestedDomainVncArgs {
 }
 
 export type NestedDomainSerialArgs =
-  | { readonly type: "tcp"; readonly host?: pulumi.Input<string>; readonly port: pulumi.Input<number> }
+  | {
+      readonly type: "tcp";
+      readonly host?: pulumi.Input<string>;
+      readonly port: pulumi.Input<number>;
+    }
   | { readonly type: "pty" }
   | { readonly type: "unix"; readonly path: pulumi.Input<string> }
   | { readonly type: "file"; readonly path: pulumi.Input<string> };
@@ -225,7 +233,11 @@ export interface NestedDomainArgs {
    * Direct kernel boot from files on the host.
    * @default - boot from the first disk
    */
-  readonly boot?: pulumi.Input<{ kernel: pulumi.Input<string>; initrd?: pulumi.Input<string>; cmdline?: pulumi.Input<string> }>;
+  readonly boot?: pulumi.Input<{
+    kernel: pulumi.Input<string>;
+    initrd?: pulumi.Input<string>;
+    cmdline?: pulumi.Input<string>;
+  }>;
   /** Start with the host's libvirtd. @default false */
   readonly autostart?: pulumi.Input<boolean>;
   /** The desired state: running, or shut off. @default true */
@@ -276,9 +288,14 @@ export class NestedDomain extends pulumi.ComponentResource {
   constructor(name: string, args: NestedDomainArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:domain:NestedDomain", name, {}, opts);
     const owner = `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
-    const passwordGiven = isPlainObject(args.vnc) ? args.vnc.password !== undefined : args.vnc !== undefined;
+    const passwordGiven = isPlainObject(args.vnc)
+      ? args.vnc.password !== undefined
+      : args.vnc !== undefined;
     try {
-      validateDomainSpec({ ...(knownParts(args) as DomainSpec), owner }, { vncPasswordSet: passwordGiven });
+      validateDomainSpec(
+        { ...(knownParts(args) as DomainSpec), owner },
+        { vncPasswordSet: passwordGiven },
+      );
       if (isPlainObject(args.vnc)) validateVncPassword(knownParts(args.vnc.password));
     } catch (e) {
       throw new pulumi.ResourceError((e as Error).message, this);
@@ -335,9 +352,16 @@ export class NestedDomain extends pulumi.ComponentResource {
 }
 
 /** Only a volume's pool and name go to the provider (a ConvertedVolume object carries much more). */
-function diskInputs(disks: NestedDomainArgs["disks"]): pulumi.Input<pulumi.Input<NestedDomainDiskArgs>[]> {
-  if (isEventual(disks)) return pulumi.output(disks).apply((ds) => ds.map((d) => pickDisk(d as NestedDomainDiskArgs)));
-  return disks.map((d) => (isEventual(d) ? pulumi.output(d).apply((x) => pickDisk(x as NestedDomainDiskArgs)) : pickDisk(d)));
+function diskInputs(
+  disks: NestedDomainArgs["disks"],
+): pulumi.Input<pulumi.Input<NestedDomainDiskArgs>[]> {
+  if (isEventual(disks))
+    return pulumi.output(disks).apply((ds) => ds.map((d) => pickDisk(d as NestedDomainDiskArgs)));
+  return disks.map((d) =>
+    isEventual(d)
+      ? pulumi.output(d).apply((x) => pickDisk(x as NestedDomainDiskArgs))
+      : pickDisk(d),
+  );
 }
 
 function pickDisk(d: NestedDomainDiskArgs): NestedDomainDiskArgs {
@@ -370,7 +394,11 @@ class NestedDomainResource extends pulumi.dynamic.Resource {
   declare readonly macs: pulumi.Output<string[]>;
   declare readonly ipAddresses: pulumi.Output<string[]>;
 
-  constructor(name: string, props: NestedDomainResourceInputs, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    props: NestedDomainResourceInputs,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(
       providerFromModule(require.resolve("./provider")),
       name,
@@ -400,7 +428,8 @@ function knownParts(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(knownParts);
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (k !== "host" && k !== "password") out[k] = knownParts(v);
+    for (const [k, v] of Object.entries(value))
+      if (k !== "host" && k !== "password") out[k] = knownParts(v);
     return out;
   }
   // A resource (e.g. a ConvertedVolume as a disk's volume): its outputs are known later.
@@ -409,5 +438,10 @@ function knownParts(value: unknown): unknown {
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> & NestedDomainVncArgs {
-  return value !== null && typeof value === "object" && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype;
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    Object.getPrototypeOf(value) === Object.prototype
+  );
 }

@@ -6,8 +6,9 @@ import { canonicalXml, elements, firstChild, parseXml, QEMU_NS, textOf } from ".
  *
  * libvirt adds things of its own to every definition: a UUID, the emulator
  * path, PCI and drive addresses, controllers, PS/2 input devices, a video
- * card and a memory balloon, a console mirroring the first serial port, the
- * machine type, `check`/`placement` attributes, and (in the live XML) aliases
+ * card and a memory balloon, a console mirroring the first serial port, a
+ * boot device beside a direct kernel boot, the machine type,
+ * `check`/`placement` attributes, and (in the live XML) aliases
  * and runtime sources. Each of these is removed from libvirt's document
  * unless the defined document has the same kind of node (e.g. a patch added
  * a controller), and devices are put in libvirt's order on both sides. What
@@ -47,15 +48,71 @@ const ADDED_ATTRIBUTES: Record<string, readonly string[]> = {
 
 /** libvirt's order of top-level elements and of devices; others keep their place after these. */
 const DOMAIN_ORDER = [
-  "name", "uuid", "genid", "title", "description", "metadata", "maxMemory", "memory", "currentMemory",
-  "blkiotune", "memtune", "memoryBacking", "vcpu", "vcpus", "iothreads", "cputune", "numatune", "resource",
-  "sysinfo", "bootloader", "os", "idmap", "features", "cpu", "clock", "on_poweroff", "on_reboot", "on_crash",
-  "on_lockfailure", "pm", "perf", "devices", "seclabel", "qemu:commandline",
+  "name",
+  "uuid",
+  "genid",
+  "title",
+  "description",
+  "metadata",
+  "maxMemory",
+  "memory",
+  "currentMemory",
+  "blkiotune",
+  "memtune",
+  "memoryBacking",
+  "vcpu",
+  "vcpus",
+  "iothreads",
+  "cputune",
+  "numatune",
+  "resource",
+  "sysinfo",
+  "bootloader",
+  "os",
+  "idmap",
+  "features",
+  "cpu",
+  "clock",
+  "on_poweroff",
+  "on_reboot",
+  "on_crash",
+  "on_lockfailure",
+  "pm",
+  "perf",
+  "devices",
+  "seclabel",
+  "qemu:commandline",
 ];
 const DEVICE_ORDER = [
-  "emulator", "disk", "controller", "lease", "filesystem", "interface", "smartcard", "serial", "parallel",
-  "console", "channel", "input", "tpm", "graphics", "sound", "audio", "video", "hostdev", "redirdev",
-  "redirfilter", "hub", "watchdog", "memballoon", "rng", "panic", "shmem", "memory", "iommu", "vsock",
+  "emulator",
+  "disk",
+  "controller",
+  "lease",
+  "filesystem",
+  "interface",
+  "smartcard",
+  "serial",
+  "parallel",
+  "console",
+  "channel",
+  "input",
+  "tpm",
+  "graphics",
+  "sound",
+  "audio",
+  "video",
+  "hostdev",
+  "redirdev",
+  "redirfilter",
+  "hub",
+  "watchdog",
+  "memballoon",
+  "rng",
+  "panic",
+  "shmem",
+  "memory",
+  "iommu",
+  "vsock",
 ];
 
 /** The defined XML in the form it is compared in. */
@@ -79,7 +136,10 @@ export function normaliseDomainXml(libvirtXml: string, definedXml: string): stri
     for (const el of matching(root, pattern)) el.parentNode?.removeChild(el);
   }
   for (const [path, names] of Object.entries(ADDED_ATTRIBUTES)) {
-    const definedEls = path === "" ? [defined.documentElement as Element] : matching(defined.documentElement as Element, path);
+    const definedEls =
+      path === ""
+        ? [defined.documentElement as Element]
+        : matching(defined.documentElement as Element, path);
     const els = path === "" ? [root] : matching(root, path);
     for (const name of names) {
       if (definedEls.some((e) => e.hasAttribute(name))) continue;
@@ -97,7 +157,9 @@ export function normaliseDomainXml(libvirtXml: string, definedXml: string): stri
 function matching(root: Element, pattern: string): Element[] {
   let current: Element[] = [root];
   for (const step of pattern.split("/")) {
-    current = current.flatMap((el) => elements(el).filter((c) => step === "*" || c.nodeName === step));
+    current = current.flatMap((el) =>
+      elements(el).filter((c) => step === "*" || c.nodeName === step),
+    );
   }
   return current;
 }
@@ -176,15 +238,23 @@ export function fieldsFromXml(xml: string): DomainFields {
       ? {
           cpu: {
             mode: cpuEl.getAttribute("mode") ?? "custom",
-            ...(firstChild(cpuEl, "model") && textOf(firstChild(cpuEl, "model")) ? { model: textOf(firstChild(cpuEl, "model")) } : {}),
+            ...(firstChild(cpuEl, "model") && textOf(firstChild(cpuEl, "model"))
+              ? { model: textOf(firstChild(cpuEl, "model")) }
+              : {}),
             features: elements(cpuEl)
               .filter((e) => e.nodeName === "feature")
-              .map((e) => ({ name: e.getAttribute("name") ?? "", policy: e.getAttribute("policy") ?? "require" })),
+              .map((e) => ({
+                name: e.getAttribute("name") ?? "",
+                policy: e.getAttribute("policy") ?? "require",
+              })),
           },
         }
       : {}),
     disks: devs.filter((d) => d.nodeName === "disk").map(diskFields),
-    networks: [...devs.filter((d) => d.nodeName === "interface").map(interfaceFields), ...userNetworkFields(root)],
+    networks: [
+      ...devs.filter((d) => d.nodeName === "interface").map(interfaceFields),
+      ...userNetworkFields(root),
+    ],
     ...(graphics ? { vnc: vncFields(graphics) } : {}),
     ...(serial ? { serial: serialFields(serial) } : {}),
     ...(kernel
@@ -192,7 +262,9 @@ export function fieldsFromXml(xml: string): DomainFields {
           boot: {
             kernel,
             ...(os && firstChild(os, "initrd") ? { initrd: textOf(firstChild(os, "initrd")) } : {}),
-            ...(os && firstChild(os, "cmdline") ? { cmdline: textOf(firstChild(os, "cmdline")) } : {}),
+            ...(os && firstChild(os, "cmdline")
+              ? { cmdline: textOf(firstChild(os, "cmdline")) }
+              : {}),
           },
         }
       : {}),
@@ -200,7 +272,16 @@ export function fieldsFromXml(xml: string): DomainFields {
 }
 
 function toKiB(value: number, unit: string): number {
-  const factors: Record<string, number> = { b: 1 / 1024, bytes: 1 / 1024, k: 1, KiB: 1, M: 1024, MiB: 1024, G: 1024 * 1024, GiB: 1024 * 1024 };
+  const factors: Record<string, number> = {
+    b: 1 / 1024,
+    bytes: 1 / 1024,
+    k: 1,
+    KiB: 1,
+    M: 1024,
+    MiB: 1024,
+    G: 1024 * 1024,
+    GiB: 1024 * 1024,
+  };
   return value * (factors[unit] ?? 1);
 }
 
@@ -236,7 +317,9 @@ function interfaceFields(i: Element): Record<string, unknown> {
 
 /** User-mode NICs from the QEMU command-line passthrough (see render.ts). */
 function userNetworkFields(root: Element): Record<string, unknown>[] {
-  const cmd = elements(root).find((e) => e.localName === "commandline" && e.namespaceURI === QEMU_NS);
+  const cmd = elements(root).find(
+    (e) => e.localName === "commandline" && e.namespaceURI === QEMU_NS,
+  );
   if (!cmd) return [];
   const args = elements(cmd).map((a) => a.getAttribute("value") ?? "");
   const out: Record<string, unknown>[] = [];
@@ -248,9 +331,12 @@ function userNetworkFields(root: Element): Record<string, unknown>[] {
       .filter((p) => p.startsWith("hostfwd="))
       .map((p) => {
         const m = /^hostfwd=(tcp|udp):([^:]*):(\d+)-[^:]*:(\d+)$/.exec(p);
-        return m ? { protocol: m[1], hostAddress: m[2], hostPort: Number(m[3]), guestPort: Number(m[4]) } : { raw: p };
+        return m
+          ? { protocol: m[1], hostAddress: m[2], hostPort: Number(m[3]), guestPort: Number(m[4]) }
+          : { raw: p };
       });
-    const device = args.find((a) => a.includes(`netdev=${id},`) || a.endsWith(`netdev=${id}`)) ?? "";
+    const device =
+      args.find((a) => a.includes(`netdev=${id},`) || a.endsWith(`netdev=${id}`)) ?? "";
     const mac = /(?:^|,)mac=([0-9a-f:]+)/i.exec(device)?.[1] ?? "";
     const model = device.startsWith("virtio-net-pci") ? "virtio" : (device.split(",")[0] ?? "");
     out.push({ user: { forwards }, mac, model });
@@ -271,7 +357,11 @@ function serialFields(s: Element): Record<string, string | number> {
   const type = s.getAttribute("type") ?? "";
   switch (type) {
     case "tcp":
-      return { type, host: source?.getAttribute("host") ?? "", port: Number(source?.getAttribute("service")) };
+      return {
+        type,
+        host: source?.getAttribute("host") ?? "",
+        port: Number(source?.getAttribute("service")),
+      };
     case "unix":
     case "file":
       return { type, path: source?.getAttribute("path") ?? "" };

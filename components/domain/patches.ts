@@ -17,7 +17,11 @@ export function applyXmlPatches(doc: Document, patches: readonly XmlPatch[]): vo
     const found = select(patch.xpath, doc as unknown as globalThis.Node);
     const nodes = (Array.isArray(found) ? found : []) as unknown as Node[];
     if (nodes.length === 0) {
-      throw new InvalidArgumentError(`${arg}.xpath`, patch.xpath, "an XPath that matches at least one node of the generated XML (see the `xml` output)");
+      throw new InvalidArgumentError(
+        `${arg}.xpath`,
+        patch.xpath,
+        "an XPath that matches at least one node of the generated XML (see the `xml` output)",
+      );
     }
     for (const node of nodes) {
       switch (patch.op) {
@@ -28,7 +32,12 @@ export function applyXmlPatches(doc: Document, patches: readonly XmlPatch[]): vo
           removeNode(arg, node);
           break;
         case "add": {
-          if (node.nodeType !== 1) throw new InvalidArgumentError(`${arg}.xpath`, patch.xpath, "an XPath that selects elements to add to");
+          if (node.nodeType !== 1)
+            throw new InvalidArgumentError(
+              `${arg}.xpath`,
+              patch.xpath,
+              "an XPath that selects elements to add to",
+            );
           const fragment = parseFragment(`${arg}.xml`, patch.xml);
           node.appendChild(doc.importNode(fragment, true));
           break;
@@ -47,7 +56,12 @@ function setNode(arg: string, node: Node, attribute: string | undefined, value: 
     owner?.setAttribute((node as Attr).name, value);
     return;
   }
-  if (node.nodeType !== 1) throw new InvalidArgumentError(`${arg}.xpath`, "(a text node)", "an XPath that selects elements or attributes");
+  if (node.nodeType !== 1)
+    throw new InvalidArgumentError(
+      `${arg}.xpath`,
+      "(a text node)",
+      "an XPath that selects elements or attributes",
+    );
   const el = node as Element;
   if (attribute !== undefined) {
     el.setAttribute(attribute, value);
@@ -64,6 +78,7 @@ function removeNode(arg: string, node: Node): void {
     return;
   }
   const parent = node.parentNode;
-  if (!parent || parent.nodeType === 9) throw new InvalidArgumentError(`${arg}.xpath`, "(the root element)", "an XPath below <domain>");
+  if (!parent || parent.nodeType === 9)
+    throw new InvalidArgumentError(`${arg}.xpath`, "(the root element)", "an XPath below <domain>");
   parent.removeChild(node);
 }

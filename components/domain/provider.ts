@@ -18,7 +18,15 @@ import {
 import { comparableXml, DomainFields, fieldsFromXml, normaliseDomainXml } from "./normalise";
 import { definitionXml, renderDomainXml } from "./render";
 import { chooseDomainType, HostFacts, resolveDomainSpec, vendorFromCpuinfo } from "./resolve";
-import { DomainSpec, DomainType, hasUnknown, HostVendor, isUnknown, ResolvedDomainSpec, UNKNOWN } from "./spec";
+import {
+  DomainSpec,
+  DomainType,
+  hasUnknown,
+  HostVendor,
+  isUnknown,
+  ResolvedDomainSpec,
+  UNKNOWN,
+} from "./spec";
 import { validateDomainSpec, validateVncPassword } from "./validate";
 import { elements, firstChild, NESTLAB_NS, parseXml, textOf } from "./xml-doc";
 
@@ -52,10 +60,14 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   /** Nothing to configure: every call carries its host in its inputs. */
   async configure(): Promise<void> {},
 
-  async check(olds: Partial<DomainInputs>, news: DomainInputs): Promise<pulumi.dynamic.CheckResult> {
+  async check(
+    olds: Partial<DomainInputs>,
+    news: DomainInputs,
+  ): Promise<pulumi.dynamic.CheckResult> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const fail = (e: unknown): void => {
-      if (e instanceof InvalidArgumentError) failures.push({ property: e.argument.split(/[.[]/)[0], reason: e.message });
+      if (e instanceof InvalidArgumentError)
+        failures.push({ property: e.argument.split(/[.[]/)[0], reason: e.message });
       else if (e instanceof PreconditionError) failures.push({ property: "", reason: e.message });
       else throw e;
     };
@@ -74,8 +86,13 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     const sameHost = olds.host !== undefined && isDeepStrictEqual(olds.host, news.host);
     const inputs = await withHost(news.host, news.sshPrivateKey, async (host) => {
       const facts = await hostFacts(host, news, sameHost ? olds : {});
-      const withFacts: DomainInputs = { ...news, resolvedDomainType: facts.domainType, resolvedHostVendor: facts.hostVendor };
-      if (hasUnknown(spec)) return { ...withFacts, xml: UNKNOWN, macs: UNKNOWN as never, updatePlan: UNKNOWN };
+      const withFacts: DomainInputs = {
+        ...news,
+        resolvedDomainType: facts.domainType,
+        resolvedHostVendor: facts.hostVendor,
+      };
+      if (hasUnknown(spec))
+        return { ...withFacts, xml: UNKNOWN, macs: UNKNOWN as never, updatePlan: UNKNOWN };
       let resolved: ResolvedDomainSpec;
       let xml: string;
       try {
@@ -96,9 +113,15 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     return failures.length ? { inputs, failures } : { inputs };
   },
 
-  async diff(_id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.DiffResult> {
+  async diff(
+    _id: string,
+    olds: DomainOutputs,
+    news: DomainInputs,
+  ): Promise<pulumi.dynamic.DiffResult> {
     if (hasUnknown(news.xml) || hasUnknown(specOf(news))) {
-      const replaces = (["domainName", "domainType", "host"] as const).filter((k) => !isUnknown(news[k]) && !isDeepStrictEqual(olds[k], news[k]));
+      const replaces = (["domainName", "domainType", "host"] as const).filter(
+        (k) => !isUnknown(news[k]) && !isDeepStrictEqual(olds[k], news[k]),
+      );
       return { changes: true, replaces, deleteBeforeReplace: true };
     }
     const plan = planBetween(olds, news);
@@ -114,9 +137,17 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const uri = inputs.host.libvirtUri;
       const existing = await domainUuid(host, uri, inputs.domainName);
       if (existing) throw notOurs(inputs.domainName, existing, host.label);
-      await withFile(host, inputs.host, definitionXml(xml, { vncPassword: passwordOf(inputs) }), (file) => host.run(virsh(uri, "define", file)));
+      await withFile(
+        host,
+        inputs.host,
+        definitionXml(xml, { vncPassword: passwordOf(inputs) }),
+        (file) => host.run(virsh(uri, "define", file)),
+      );
       const uuid = await domainUuid(host, uri, inputs.domainName);
-      if (!uuid) throw new Error(`virsh define reported success but ${inputs.domainName} is not defined on ${host.label}`);
+      if (!uuid)
+        throw new Error(
+          `virsh define reported success but ${inputs.domainName} is not defined on ${host.label}`,
+        );
       try {
         if (inputs.autostart) await host.run(virsh(uri, "autostart", uuid));
         if (inputs.running ?? true) await host.run(virsh(uri, "start", uuid));
@@ -134,7 +165,9 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   async read(id: string, props: DomainOutputs): Promise<pulumi.dynamic.ReadResult> {
     return withHost(props.host, props.sshPrivateKey, async (host) => {
       const uri = props.host.libvirtUri;
-      const inactive = await host.run(virsh(uri, "dumpxml", "--inactive", id), { allowFailure: true });
+      const inactive = await host.run(virsh(uri, "dumpxml", "--inactive", id), {
+        allowFailure: true,
+      });
       if (inactive.exitCode !== 0) {
         if (isNoDomain(inactive.stderr)) return { id: "", props: {} };
         throw new Error(`virsh dumpxml ${id} on ${host.label} failed: ${inactive.stderr.trim()}`);
@@ -145,15 +178,23 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const state = parseDomState((await host.run(virsh(uri, "domstate", id))).stdout);
       const drift = props.xml ? driftFrom(props, inactive.stdout) : {};
       const observedRunning = state === "running";
-      const running = observedRunning === (props.running ?? true) ? {} : { running: observedRunning };
-      const autostart = parseAutostart(dominfo.stdout) === (props.autostart ?? false) ? {} : { autostart: parseAutostart(dominfo.stdout) };
+      const running =
+        observedRunning === (props.running ?? true) ? {} : { running: observedRunning };
+      const autostart =
+        parseAutostart(dominfo.stdout) === (props.autostart ?? false)
+          ? {}
+          : { autostart: parseAutostart(dominfo.stdout) };
       const observed = await observe(host, { ...props, ...drift }, id, false);
       const inputs = { ...withoutKeys(props, OUTPUT_ONLY), ...drift, ...running, ...autostart };
       return { id, props: { ...inputs, ...observed }, inputs };
     });
   },
 
-  async update(id: string, olds: DomainOutputs, news: DomainInputs): Promise<pulumi.dynamic.UpdateResult> {
+  async update(
+    id: string,
+    olds: DomainOutputs,
+    news: DomainInputs,
+  ): Promise<pulumi.dynamic.UpdateResult> {
     const xml = requireXml(news);
     return withHost(news.host, news.sshPrivateKey, async (host) => {
       await requireTools(host, ["virsh"]);
@@ -161,7 +202,12 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       await requireOwned(host, uri, id, olds);
       const plan = planBetween(olds, news);
       if (plan.restart.length > 0 || plan.live.length > 0) {
-        await withFile(host, news.host, definitionXml(xml, { uuid: id, vncPassword: passwordOf(news) }), (file) => host.run(virsh(uri, "define", file)));
+        await withFile(
+          host,
+          news.host,
+          definitionXml(xml, { uuid: id, vncPassword: passwordOf(news) }),
+          (file) => host.run(virsh(uri, "define", file)),
+        );
       }
       const timeout = news.shutdownTimeoutSeconds ?? 60;
       const wantRunning = news.running ?? true;
@@ -172,8 +218,10 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       } else if (active && wantRunning) {
         const o = specOf(olds);
         const n = specOf(news);
-        if (o.memoryMiB !== n.memoryMiB) await host.run(virsh(uri, "setmem", id, `${n.memoryMiB}MiB`, "--live"));
-        if (o.vcpus !== n.vcpus) await host.run(virsh(uri, "setvcpus", id, String(n.vcpus), "--live"));
+        if (o.memoryMiB !== n.memoryMiB)
+          await host.run(virsh(uri, "setmem", id, `${n.memoryMiB}MiB`, "--live"));
+        if (o.vcpus !== n.vcpus)
+          await host.run(virsh(uri, "setvcpus", id, String(n.vcpus), "--live"));
       } else if (active && !wantRunning) {
         await stopDomain(host, uri, id, timeout);
       } else if (!active && wantRunning) {
@@ -191,7 +239,9 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     await withHost(props.host, props.sshPrivateKey, async (host) => {
       await requireTools(host, ["virsh"]);
       const uri = props.host.libvirtUri;
-      const inactive = await host.run(virsh(uri, "dumpxml", "--inactive", id), { allowFailure: true });
+      const inactive = await host.run(virsh(uri, "dumpxml", "--inactive", id), {
+        allowFailure: true,
+      });
       if (inactive.exitCode !== 0) {
         if (isNoDomain(inactive.stderr)) return; // already gone
         throw new Error(`virsh dumpxml ${id} on ${host.label} failed: ${inactive.stderr.trim()}`);
@@ -207,9 +257,26 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
 /** The spec part of the inputs (everything rendering depends on, except the facts). */
 function specOf(i: Partial<DomainInputs>): DomainSpec {
   const keys = [
-    "domainName", "domainType", "hostVendor", "memoryMiB", "maxMemoryMiB", "vcpus", "maxVcpus", "topology", "cpu",
-    "disks", "networks", "vnc", "serial", "boot", "autostart", "running", "shutdownTimeoutSeconds", "ipWaitSeconds",
-    "xmlPatches", "owner",
+    "domainName",
+    "domainType",
+    "hostVendor",
+    "memoryMiB",
+    "maxMemoryMiB",
+    "vcpus",
+    "maxVcpus",
+    "topology",
+    "cpu",
+    "disks",
+    "networks",
+    "vnc",
+    "serial",
+    "boot",
+    "autostart",
+    "running",
+    "shutdownTimeoutSeconds",
+    "ipWaitSeconds",
+    "xmlPatches",
+    "owner",
   ] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (i[k] !== undefined) out[k] = i[k];
@@ -217,7 +284,10 @@ function specOf(i: Partial<DomainInputs>): DomainSpec {
 }
 
 function factsOf(i: DomainInputs): HostFacts {
-  return { domainType: i.resolvedDomainType ?? i.domainType ?? "qemu", hostVendor: i.resolvedHostVendor ?? i.hostVendor ?? "none" };
+  return {
+    domainType: i.resolvedDomainType ?? i.domainType ?? "qemu",
+    hostVendor: i.resolvedHostVendor ?? i.hostVendor ?? "none",
+  };
 }
 
 function sideOf(i: DomainInputs): Side {
@@ -226,7 +296,8 @@ function sideOf(i: DomainInputs): Side {
   return {
     spec,
     host: i.host,
-    vncPasswordDigest: password === undefined ? undefined : createHash("sha256").update(password).digest("hex"),
+    vncPasswordDigest:
+      password === undefined ? undefined : createHash("sha256").update(password).digest("hex"),
     xml: i.xml ?? "",
   };
 }
@@ -246,10 +317,15 @@ function planBetween(olds: DomainInputs, news: DomainInputs): UpdatePlan {
  * kept (loading kvm_amd later must not silently replace a running domain);
  * otherwise the host decides: "kvm" only with kvm_intel or kvm_amd loaded.
  */
-async function hostFacts(host: HostAccess, news: DomainInputs, olds: Partial<DomainInputs>): Promise<HostFacts> {
+async function hostFacts(
+  host: HostAccess,
+  news: DomainInputs,
+  olds: Partial<DomainInputs>,
+): Promise<HostFacts> {
   let domainType = news.domainType ?? olds.resolvedDomainType;
   let hostVendor = news.hostVendor ?? olds.resolvedHostVendor;
-  if (hostVendor === undefined) hostVendor = vendorFromCpuinfo((await host.readFile("/proc/cpuinfo")) ?? "");
+  if (hostVendor === undefined)
+    hostVendor = vendorFromCpuinfo((await host.readFile("/proc/cpuinfo")) ?? "");
   if (domainType === undefined) {
     const intel = (await host.listDir("/sys/module/kvm_intel")).length > 0;
     const amd = (await host.listDir("/sys/module/kvm_amd")).length > 0;
@@ -265,33 +341,71 @@ async function hostFacts(host: HostAccess, news: DomainInputs, olds: Partial<Dom
  * (nodeinfo), the name, ports, networks, bridges, volumes and files. Throws
  * InvalidArgumentError or PreconditionError; changes nothing.
  */
-async function preflight(host: HostAccess, inputs: DomainInputs, spec: ResolvedDomainSpec, olds: Partial<DomainInputs>): Promise<void> {
+async function preflight(
+  host: HostAccess,
+  inputs: DomainInputs,
+  spec: ResolvedDomainSpec,
+  olds: Partial<DomainInputs>,
+): Promise<void> {
   await requireTools(host, ["virsh"]);
   const uri = inputs.host.libvirtUri;
-  const caps = parseDomainCapabilities((await host.run(virsh(uri, "domcapabilities", "--virttype", spec.domainType))).stdout);
+  const caps = parseDomainCapabilities(
+    (await host.run(virsh(uri, "domcapabilities", "--virttype", spec.domainType))).stdout,
+  );
   if (caps.modes[spec.cpu.mode] !== true) {
-    throw new InvalidArgumentError("cpu.mode", spec.cpu.mode, `a mode this host supports for domain type "${spec.domainType}" (${supported(caps.modes)})`);
+    throw new InvalidArgumentError(
+      "cpu.mode",
+      spec.cpu.mode,
+      `a mode this host supports for domain type "${spec.domainType}" (${supported(caps.modes)})`,
+    );
   }
   if (spec.cpu.mode === "custom") {
     const model = caps.models.get(spec.cpu.model ?? "");
-    if (!model) throw new InvalidArgumentError("cpu.model", spec.cpu.model, `a model this host knows (\`virsh domcapabilities\` lists ${[...caps.models.keys()].slice(0, 12).join(", ")}, …)`);
+    if (!model)
+      throw new InvalidArgumentError(
+        "cpu.model",
+        spec.cpu.model,
+        `a model this host knows (\`virsh domcapabilities\` lists ${[...caps.models.keys()].slice(0, 12).join(", ")}, …)`,
+      );
   }
   if (spec.cpu.mode !== "host-passthrough") {
     const cpuXml = cpuElementXml(renderDomainXml(spec));
     const compare = await withFile(host, inputs.host, cpuXml, (file) =>
-      host.run(virsh(uri, "hypervisor-cpu-compare", "--virttype", spec.domainType, "--error", file), { allowFailure: true }),
+      host.run(
+        virsh(uri, "hypervisor-cpu-compare", "--virttype", spec.domainType, "--error", file),
+        { allowFailure: true },
+      ),
     );
     if (compare.exitCode !== 0) {
-      const reason = compare.stderr.split("\n").filter((l) => l.startsWith("error:")).pop()?.replace(/^error:\s*/, "") ?? compare.stderr.trim();
-      throw new InvalidArgumentError("cpu", { mode: spec.cpu.mode, model: spec.cpu.model, features: spec.cpu.features }, `a CPU this host can give a "${spec.domainType}" domain; libvirt says: ${reason}`);
+      const reason =
+        compare.stderr
+          .split("\n")
+          .filter((l) => l.startsWith("error:"))
+          .pop()
+          ?.replace(/^error:\s*/, "") ?? compare.stderr.trim();
+      throw new InvalidArgumentError(
+        "cpu",
+        { mode: spec.cpu.mode, model: spec.cpu.model, features: spec.cpu.features },
+        `a CPU this host can give a "${spec.domainType}" domain; libvirt says: ${reason}`,
+      );
     }
   }
   const node = parseNodeInfo((await host.run(virsh(uri, "nodeinfo"))).stdout);
   if (spec.maxMemoryMiB * 1024 > node.memoryKiB) {
-    throw new InvalidArgumentError(spec.maxMemoryMiB === spec.memoryMiB ? "memoryMiB" : "maxMemoryMiB", spec.maxMemoryMiB, `at most the host's memory (${Math.floor(node.memoryKiB / 1024)} MiB)`);
+    throw new InvalidArgumentError(
+      spec.maxMemoryMiB === spec.memoryMiB ? "memoryMiB" : "maxMemoryMiB",
+      spec.maxMemoryMiB,
+      `at most the host's memory (${Math.floor(node.memoryKiB / 1024)} MiB)`,
+    );
   }
-  if (spec.vcpus > node.cpus) throw new InvalidArgumentError("vcpus", spec.vcpus, `at most the host's ${node.cpus} CPUs`);
-  if (spec.maxVcpus > caps.maxVcpus) throw new InvalidArgumentError("maxVcpus", spec.maxVcpus, `at most ${caps.maxVcpus} (the hypervisor's limit)`);
+  if (spec.vcpus > node.cpus)
+    throw new InvalidArgumentError("vcpus", spec.vcpus, `at most the host's ${node.cpus} CPUs`);
+  if (spec.maxVcpus > caps.maxVcpus)
+    throw new InvalidArgumentError(
+      "maxVcpus",
+      spec.maxVcpus,
+      `at most ${caps.maxVcpus} (the hypervisor's limit)`,
+    );
 
   const ours = olds.domainName === spec.domainName && isDeepStrictEqual(olds.host, inputs.host);
   if (!ours) {
@@ -302,20 +416,43 @@ async function preflight(host: HostAccess, inputs: DomainInputs, spec: ResolvedD
   for (const [i, n] of spec.networks.entries()) {
     if (n.network !== undefined) {
       const info = await host.run(virsh(uri, "net-info", n.network), { allowFailure: true });
-      if (info.exitCode !== 0) throw new InvalidArgumentError(`networks[${i}].network`, n.network, `a libvirt network on ${host.label} (\`virsh net-list --all\`)`);
+      if (info.exitCode !== 0)
+        throw new InvalidArgumentError(
+          `networks[${i}].network`,
+          n.network,
+          `a libvirt network on ${host.label} (\`virsh net-list --all\`)`,
+        );
       if (spec.running && !/^Active:\s*yes/m.test(info.stdout)) {
-        throw new InvalidArgumentError(`networks[${i}].network`, n.network, `an active network (start it: virsh net-start ${n.network})`);
+        throw new InvalidArgumentError(
+          `networks[${i}].network`,
+          n.network,
+          `an active network (start it: virsh net-start ${n.network})`,
+        );
       }
     }
-    if (n.bridge !== undefined && (await host.listDir(`/sys/class/net/${n.bridge}/bridge`)).length === 0) {
-      throw new InvalidArgumentError(`networks[${i}].bridge`, n.bridge, `a bridge interface on ${host.label} (\`ip -br link show type bridge\`)`);
+    if (
+      n.bridge !== undefined &&
+      (await host.listDir(`/sys/class/net/${n.bridge}/bridge`)).length === 0
+    ) {
+      throw new InvalidArgumentError(
+        `networks[${i}].bridge`,
+        n.bridge,
+        `a bridge interface on ${host.label} (\`ip -br link show type bridge\`)`,
+      );
     }
   }
   for (const [i, d] of spec.disks.entries()) {
     if (d.volume) {
-      const r = await host.run(virsh(uri, "vol-path", "--pool", d.volume.pool, d.volume.volumeName), { allowFailure: true });
+      const r = await host.run(
+        virsh(uri, "vol-path", "--pool", d.volume.pool, d.volume.volumeName),
+        { allowFailure: true },
+      );
       if (r.exitCode !== 0) {
-        throw new InvalidArgumentError(`disks[${i}].volume`, d.volume, `a volume that exists (\`virsh vol-list ${d.volume.pool}\`); libvirt says: ${r.stderr.trim().split("\n").pop()}`);
+        throw new InvalidArgumentError(
+          `disks[${i}].volume`,
+          d.volume,
+          `a volume that exists (\`virsh vol-list ${d.volume.pool}\`); libvirt says: ${r.stderr.trim().split("\n").pop()}`,
+        );
       }
     } else if (d.path !== undefined) {
       await requireFile(host, `disks[${i}].path`, d.path);
@@ -329,45 +466,75 @@ async function preflight(host: HostAccess, inputs: DomainInputs, spec: ResolvedD
 
 async function requireFile(host: HostAccess, argument: string, file: string): Promise<void> {
   const r = await host.run(["test", "-f", file], { allowFailure: true });
-  if (r.exitCode !== 0) throw new InvalidArgumentError(argument, file, `a file that exists on ${host.label}`);
+  if (r.exitCode !== 0)
+    throw new InvalidArgumentError(argument, file, `a file that exists on ${host.label}`);
 }
 
 /** Ports this domain will listen on must be free, except those its own current definition holds. */
-async function checkPorts(host: HostAccess, spec: ResolvedDomainSpec, olds: Partial<DomainInputs>): Promise<void> {
+async function checkPorts(
+  host: HostAccess,
+  spec: ResolvedDomainSpec,
+  olds: Partial<DomainInputs>,
+): Promise<void> {
   const held = new Set<string>();
   if (olds.xml) {
     const old = fieldsFromXml(olds.xml);
     for (const p of portsOf(old)) held.add(`${p.protocol}:${p.address}:${p.port}`);
   }
-  const wanted = portsOf(fieldsFromXml(renderDomainXml(spec))).filter((p) => !held.has(`${p.protocol}:${p.address}:${p.port}`));
+  const wanted = portsOf(fieldsFromXml(renderDomainXml(spec))).filter(
+    (p) => !held.has(`${p.protocol}:${p.address}:${p.port}`),
+  );
   if (wanted.length === 0) return;
   if (!(await host.hasCommand("ss"))) {
-    throw new PreconditionError(`ss was not found on ${host.label}: apt-get install iproute2 (it checks that the domain's ports are free).`);
+    throw new PreconditionError(
+      `ss was not found on ${host.label}: apt-get install iproute2 (it checks that the domain's ports are free).`,
+    );
   }
   const tcp = parseListeners((await host.run(["ss", "-H", "-l", "-n", "-t"])).stdout);
   const udp = parseListeners((await host.run(["ss", "-H", "-l", "-n", "-u"])).stdout);
   for (const p of wanted) {
     if (portTaken(p.protocol === "udp" ? udp : tcp, p.address, p.port)) {
-      throw new InvalidArgumentError(p.argument, p.port, `a ${p.protocol.toUpperCase()} port that is free on ${p.address} of ${host.label} (something already listens there: \`ss -ltnp\`)`);
+      throw new InvalidArgumentError(
+        p.argument,
+        p.port,
+        `a ${p.protocol.toUpperCase()} port that is free on ${p.address} of ${host.label} (something already listens there: \`ss -ltnp\`)`,
+      );
     }
   }
 }
 
-function portsOf(f: DomainFields): { argument: string; protocol: string; address: string; port: number }[] {
+function portsOf(
+  f: DomainFields,
+): { argument: string; protocol: string; address: string; port: number }[] {
   const out: { argument: string; protocol: string; address: string; port: number }[] = [];
-  if (f.vnc && typeof f.vnc.port === "number") out.push({ argument: "vnc", protocol: "tcp", address: String(f.vnc.listen), port: f.vnc.port });
-  if (f.serial && f.serial.type === "tcp") out.push({ argument: "serial.port", protocol: "tcp", address: String(f.serial.host), port: Number(f.serial.port) });
+  if (f.vnc && typeof f.vnc.port === "number")
+    out.push({ argument: "vnc", protocol: "tcp", address: String(f.vnc.listen), port: f.vnc.port });
+  if (f.serial && f.serial.type === "tcp")
+    out.push({
+      argument: "serial.port",
+      protocol: "tcp",
+      address: String(f.serial.host),
+      port: Number(f.serial.port),
+    });
   f.networks.forEach((n, i) => {
-    const user = n.user as { forwards: { protocol: string; hostAddress: string; hostPort: number }[] } | undefined;
+    const user = n.user as
+      { forwards: { protocol: string; hostAddress: string; hostPort: number }[] } | undefined;
     user?.forwards.forEach((fw, j) =>
-      out.push({ argument: `networks[${i}].user.forwards[${j}].hostPort`, protocol: fw.protocol, address: fw.hostAddress, port: fw.hostPort }),
+      out.push({
+        argument: `networks[${i}].user.forwards[${j}].hostPort`,
+        protocol: fw.protocol,
+        address: fw.hostAddress,
+        port: fw.hostPort,
+      }),
     );
   });
   return out;
 }
 
 function supported(modes: Readonly<Record<string, boolean>>): string {
-  const yes = Object.entries(modes).filter(([, v]) => v).map(([k]) => k);
+  const yes = Object.entries(modes)
+    .filter(([, v]) => v)
+    .map(([k]) => k);
   return yes.length ? `supported: ${yes.join(", ")}` : "none supported";
 }
 
@@ -403,7 +570,12 @@ function diskArg(d: Record<string, string | boolean>): Record<string, unknown> {
 }
 
 /** What the outputs report: state, where VNC and the serial console listen, IP addresses. */
-async function observe(host: HostAccess, inputs: DomainInputs, uuid: string, waitForIp: boolean): Promise<Omit<DomainOutputs, keyof DomainInputs>> {
+async function observe(
+  host: HostAccess,
+  inputs: DomainInputs,
+  uuid: string,
+  waitForIp: boolean,
+): Promise<Omit<DomainOutputs, keyof DomainInputs>> {
   const uri = inputs.host.libvirtUri;
   const state = await domState(host, uri, uuid);
   const live = (await host.run(virsh(uri, "dumpxml", uuid))).stdout;
@@ -411,7 +583,10 @@ async function observe(host: HostAccess, inputs: DomainInputs, uuid: string, wai
   const devs = devices ? elements(devices) : [];
   const graphics = devs.find((d) => d.nodeName === "graphics" && d.getAttribute("type") === "vnc");
   const port = graphics?.getAttribute("port");
-  const vncAddress = graphics && port && port !== "-1" ? `${graphics.getAttribute("listen") ?? "127.0.0.1"}:${port}` : null;
+  const vncAddress =
+    graphics && port && port !== "-1"
+      ? `${graphics.getAttribute("listen") ?? "127.0.0.1"}:${port}`
+      : null;
   const serial = devs.find((d) => d.nodeName === "serial");
   const source = serial ? firstChild(serial, "source") : undefined;
   let serialAddress: string | null = null;
@@ -425,8 +600,13 @@ async function observe(host: HostAccess, inputs: DomainInputs, uuid: string, wai
       serialAddress = source?.getAttribute("path") ?? null;
       break;
   }
-  const leased = (inputs.networks ?? []).some((n) => n.network !== undefined || n.bridge !== undefined);
-  const ipAddresses = isActive(state) && leased ? await ipAddressesOf(host, uri, uuid, waitForIp ? (inputs.ipWaitSeconds ?? 30) : 0) : [];
+  const leased = (inputs.networks ?? []).some(
+    (n) => n.network !== undefined || n.bridge !== undefined,
+  );
+  const ipAddresses =
+    isActive(state) && leased
+      ? await ipAddressesOf(host, uri, uuid, waitForIp ? (inputs.ipWaitSeconds ?? 30) : 0)
+      : [];
   return { uuid, state, vncAddress, serialAddress, ipAddresses };
 }
 
@@ -434,11 +614,19 @@ async function observe(host: HostAccess, inputs: DomainInputs, uuid: string, wai
  * Addresses from the DHCP lease (libvirt networks), then from the guest
  * agent; polled until one shows or the wait ends. None is a valid answer.
  */
-async function ipAddressesOf(host: HostAccess, uri: string, uuid: string, waitSeconds: number): Promise<string[]> {
+async function ipAddressesOf(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  waitSeconds: number,
+): Promise<string[]> {
   const deadline = Date.now() + waitSeconds * 1000;
   for (;;) {
     for (const source of ["lease", "agent"]) {
-      const r = await host.run(virsh(uri, "domifaddr", uuid, "--source", source), { allowFailure: true, timeoutMs: 10_000 });
+      const r = await host.run(virsh(uri, "domifaddr", uuid, "--source", source), {
+        allowFailure: true,
+        timeoutMs: 10_000,
+      });
       const found = r.exitCode === 0 ? parseDomIfAddr(r.stdout) : [];
       if (found.length) return found;
     }
@@ -456,7 +644,12 @@ function isActive(state: string): boolean {
 }
 
 /** ACPI shutdown, waiting up to timeoutSeconds, then a forced stop. Nothing to do when off. */
-async function stopDomain(host: HostAccess, uri: string, uuid: string, timeoutSeconds: number): Promise<void> {
+async function stopDomain(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  timeoutSeconds: number,
+): Promise<void> {
   if (!isActive(await domState(host, uri, uuid))) return;
   if (timeoutSeconds > 0) {
     await host.run(virsh(uri, "shutdown", uuid, "--mode", "acpi"), { allowFailure: true });
@@ -472,17 +665,29 @@ async function stopDomain(host: HostAccess, uri: string, uuid: string, timeoutSe
   }
 }
 
-async function domainUuid(host: HostAccess, uri: string, name: string): Promise<string | undefined> {
+async function domainUuid(
+  host: HostAccess,
+  uri: string,
+  name: string,
+): Promise<string | undefined> {
   const r = await host.run(virsh(uri, "domuuid", name), { allowFailure: true });
   if (r.exitCode === 0) return r.stdout.trim();
   if (isNoDomain(r.stderr)) return undefined;
   throw new Error(`virsh domuuid ${name} on ${host.label} failed: ${r.stderr.trim()}`);
 }
 
-async function requireOwned(host: HostAccess, uri: string, uuid: string, olds: DomainOutputs): Promise<void> {
+async function requireOwned(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  olds: DomainOutputs,
+): Promise<void> {
   const r = await host.run(virsh(uri, "dumpxml", "--inactive", uuid), { allowFailure: true });
   if (r.exitCode !== 0) {
-    if (isNoDomain(r.stderr)) throw new PreconditionError(`The domain ${olds.domainName} (${uuid}) is gone from ${host.label}: run \`pulumi refresh\`, then \`pulumi up\` makes it again.`);
+    if (isNoDomain(r.stderr))
+      throw new PreconditionError(
+        `The domain ${olds.domainName} (${uuid}) is gone from ${host.label}: run \`pulumi refresh\`, then \`pulumi up\` makes it again.`,
+      );
     throw new Error(`virsh dumpxml ${uuid} on ${host.label} failed: ${r.stderr.trim()}`);
   }
   if (ownerOf(r.stdout) !== olds.owner) throw notOurs(olds.domainName, uuid, host.label);
@@ -491,7 +696,9 @@ async function requireOwned(host: HostAccess, uri: string, uuid: string, olds: D
 /** The owner recorded in the domain's `<metadata>` by this project, if any. */
 export function ownerOf(xml: string): string | undefined {
   const metadata = firstChild(parseXml(xml).documentElement as never, "metadata");
-  const owner = metadata ? elements(metadata).find((e) => e.namespaceURI === NESTLAB_NS && e.localName === "owner") : undefined;
+  const owner = metadata
+    ? elements(metadata).find((e) => e.namespaceURI === NESTLAB_NS && e.localName === "owner")
+    : undefined;
   return textOf(owner);
 }
 
@@ -507,7 +714,8 @@ function isNoDomain(stderr: string): boolean {
 }
 
 function requireXml(i: DomainInputs): string {
-  if (!i.xml || isUnknown(i.xml)) throw new Error("The domain XML was not rendered: check() did not run with known inputs.");
+  if (!i.xml || isUnknown(i.xml))
+    throw new Error("The domain XML was not rendered: check() did not run with known inputs.");
   return i.xml;
 }
 
@@ -528,7 +736,12 @@ function withoutKeys<T extends object>(o: T, keys: readonly string[]): Partial<T
  * (virsh reads files only, and the define document may hold the VNC
  * password): mode 0600, removed afterwards whatever happens.
  */
-async function withFile<T>(host: HostAccess, spec: HostSpec, content: string, body: (file: string) => Promise<T>): Promise<T> {
+async function withFile<T>(
+  host: HostAccess,
+  spec: HostSpec,
+  content: string,
+  body: (file: string) => Promise<T>,
+): Promise<T> {
   const name = `/tmp/nestlab-domain-${process.pid}-${randomBytes(6).toString("hex")}.xml`;
   await host.writeFileAtomic(name, content, 0o600);
   try {

@@ -3,7 +3,16 @@ import type { Element } from "@xmldom/xmldom";
 import { applyXmlPatches } from "./patches";
 import { ResolvedDisk, ResolvedDomainSpec, ResolvedNetwork, SerialSpec } from "./spec";
 import { assertNever } from "./validate";
-import { canonicalXml, child, elements, firstChild, NESTLAB_NS, parseXml, QEMU_NS, XMLNS } from "./xml-doc";
+import {
+  canonicalXml,
+  child,
+  elements,
+  firstChild,
+  NESTLAB_NS,
+  parseXml,
+  QEMU_NS,
+  XMLNS,
+} from "./xml-doc";
 
 /**
  * The libvirt domain XML for a resolved spec, patches applied, in canonical
@@ -28,7 +37,12 @@ export function renderDomainXml(spec: ResolvedDomainSpec): string {
   metadata.appendChild(owner);
   child(domain, "memory", { unit: "KiB" }, spec.maxMemoryMiB * 1024);
   child(domain, "currentMemory", { unit: "KiB" }, spec.memoryMiB * 1024);
-  child(domain, "vcpu", { current: spec.vcpus === spec.maxVcpus ? undefined : spec.vcpus }, spec.maxVcpus);
+  child(
+    domain,
+    "vcpu",
+    { current: spec.vcpus === spec.maxVcpus ? undefined : spec.vcpus },
+    spec.maxVcpus,
+  );
 
   const os = child(domain, "os");
   child(os, "type", { arch: "x86_64" }, "hvm");
@@ -53,7 +67,8 @@ export function renderDomainXml(spec: ResolvedDomainSpec): string {
   spec.networks.filter((n) => n.user === undefined).forEach((n) => renderInterface(devices, n));
   if (spec.serial) renderSerial(devices, spec.serial);
   if (spec.vnc) {
-    const port = spec.vnc.port ?? (spec.vnc.display !== undefined ? 5900 + spec.vnc.display : undefined);
+    const port =
+      spec.vnc.port ?? (spec.vnc.display !== undefined ? 5900 + spec.vnc.display : undefined);
     child(devices, "graphics", {
       type: "vnc",
       port: port ?? -1,
@@ -69,11 +84,19 @@ export function renderDomainXml(spec: ResolvedDomainSpec): string {
 
 function renderCpu(domain: Element, spec: ResolvedDomainSpec): void {
   const cpu = spec.cpu;
-  const el = child(domain, "cpu", { mode: cpu.mode, match: cpu.mode === "custom" ? "exact" : undefined });
+  const el = child(domain, "cpu", {
+    mode: cpu.mode,
+    match: cpu.mode === "custom" ? "exact" : undefined,
+  });
   if (cpu.mode === "custom") child(el, "model", { fallback: "forbid" }, cpu.model);
   if (spec.topology) {
     const t = spec.topology;
-    child(el, "topology", { sockets: t.sockets, dies: t.dies ?? 1, cores: t.cores, threads: t.threads });
+    child(el, "topology", {
+      sockets: t.sockets,
+      dies: t.dies ?? 1,
+      cores: t.cores,
+      threads: t.threads,
+    });
   }
   for (const f of cpu.features) child(el, "feature", { policy: f.policy, name: f.name });
 }
@@ -88,7 +111,9 @@ function renderDisk(devices: Element, d: ResolvedDisk): void {
 }
 
 function renderInterface(devices: Element, n: ResolvedNetwork): void {
-  const iface = child(devices, "interface", { type: n.network !== undefined ? "network" : "bridge" });
+  const iface = child(devices, "interface", {
+    type: n.network !== undefined ? "network" : "bridge",
+  });
   child(iface, "mac", { address: n.mac });
   if (n.network !== undefined) child(iface, "source", { network: n.network });
   else child(iface, "source", { bridge: n.bridge });
@@ -135,13 +160,16 @@ function renderUserNetworks(domain: Element, networks: readonly ResolvedNetwork[
     if (n.user === undefined) return;
     const id = `nestlab-net${i}`;
     const forwards = (n.user.forwards ?? []).map(
-      (f) => `,hostfwd=${f.protocol ?? "tcp"}:${f.hostAddress ?? "127.0.0.1"}:${f.hostPort}-:${f.guestPort}`,
+      (f) =>
+        `,hostfwd=${f.protocol ?? "tcp"}:${f.hostAddress ?? "127.0.0.1"}:${f.hostPort}-:${f.guestPort}`,
     );
     const slot = `0x${(USER_NIC_FIRST_SLOT - userIndex(networks, i)).toString(16)}`;
     child(cmd, "qemu:arg", { value: "-netdev" });
     child(cmd, "qemu:arg", { value: `user,id=${id}${forwards.join("")}` });
     child(cmd, "qemu:arg", { value: "-device" });
-    child(cmd, "qemu:arg", { value: `${QEMU_NIC_DEVICE[n.model]},netdev=${id},mac=${n.mac},addr=${slot}` });
+    child(cmd, "qemu:arg", {
+      value: `${QEMU_NIC_DEVICE[n.model]},netdev=${id},mac=${n.mac},addr=${slot}`,
+    });
   });
 }
 
@@ -170,7 +198,8 @@ export function definitionXml(xml: string, extra: { uuid?: string; vncPassword?:
   if (extra.vncPassword !== undefined) {
     const devices = firstChild(domain, "devices");
     for (const g of devices ? elements(devices) : []) {
-      if (g.nodeName === "graphics" && g.getAttribute("type") === "vnc") g.setAttribute("passwd", extra.vncPassword);
+      if (g.nodeName === "graphics" && g.getAttribute("type") === "vnc")
+        g.setAttribute("passwd", extra.vncPassword);
     }
   }
   return new XMLSerializer().serializeToString(doc);

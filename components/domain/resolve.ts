@@ -26,14 +26,22 @@ export const DEFAULT_IP_WAIT_SECONDS = 30;
  * the virtualization feature), so that rendering needs nothing else. The
  * spec must be validated and fully known.
  */
-export function resolveDomainSpec(spec: DomainSpec, facts: HostFacts, vncPasswordSet: boolean): ResolvedDomainSpec {
+export function resolveDomainSpec(
+  spec: DomainSpec,
+  facts: HostFacts,
+  vncPasswordSet: boolean,
+): ResolvedDomainSpec {
   const domainType = spec.domainType ?? facts.domainType;
   const hostVendor = spec.hostVendor ?? facts.hostVendor;
   validateCpuForDomainType(spec, domainType);
   const nested = spec.cpu.nested ?? true;
   const given = spec.cpu.features ?? [];
   const features: CpuFeature[] = given.map((f) => ({ name: f.name, policy: f.policy }));
-  if (nested && spec.cpu.mode !== "host-passthrough" && !given.some((f) => f.name === "vmx" || f.name === "svm")) {
+  if (
+    nested &&
+    spec.cpu.mode !== "host-passthrough" &&
+    !given.some((f) => f.name === "vmx" || f.name === "svm")
+  ) {
     features.push({ name: nestedFeature(domainType, hostVendor), policy: "require" });
   }
   const vnc = spec.vnc && {
@@ -58,11 +66,20 @@ export function resolveDomainSpec(spec: DomainSpec, facts: HostFacts, vncPasswor
       nested,
     },
     disks: resolveDisks(spec.disks),
-    networks: (spec.networks ?? []).map(
-      (n, i): ResolvedNetwork => ({ ...n, mac: (n.mac ?? stableMac(spec.domainName, i)).toLowerCase(), model: n.model ?? "virtio" }),
-    ),
+    networks: (spec.networks ?? []).map((n, i): ResolvedNetwork => ({
+      ...n,
+      mac: (n.mac ?? stableMac(spec.domainName, i)).toLowerCase(),
+      model: n.model ?? "virtio",
+    })),
     ...(vnc ? { vnc } : {}),
-    ...(spec.serial ? { serial: spec.serial.type === "tcp" ? { ...spec.serial, host: spec.serial.host ?? "127.0.0.1" } : spec.serial } : {}),
+    ...(spec.serial
+      ? {
+          serial:
+            spec.serial.type === "tcp"
+              ? { ...spec.serial, host: spec.serial.host ?? "127.0.0.1" }
+              : spec.serial,
+        }
+      : {}),
     ...(spec.boot ? { boot: spec.boot } : {}),
     autostart: spec.autostart ?? false,
     running: spec.running ?? true,
@@ -126,7 +143,9 @@ function resolveDisks(disks: DomainSpec["disks"]): ResolvedDisk[] {
  * domain name and interface position on every run.
  */
 export function stableMac(domainName: string, index: number): string {
-  const digest = createHash("sha256").update(`nestlab-domain-mac\0${domainName}\0${index}`).digest();
+  const digest = createHash("sha256")
+    .update(`nestlab-domain-mac\0${domainName}\0${index}`)
+    .digest();
   const tail = [digest[0], digest[1], digest[2]].map((b) => b.toString(16).padStart(2, "0"));
   return ["52", "54", "00", ...tail].join(":");
 }
@@ -146,7 +165,10 @@ export function vendorFromCpuinfo(cpuinfo: string): HostVendor {
  * "kvm" only where a vendor KVM module (kvm_intel or kvm_amd) is loaded: a
  * /dev/kvm from another module (such as kvm_pvm) cannot run ordinary guests.
  */
-export function chooseDomainType(host: { readonly vendorKvmModule: boolean; readonly devKvm: boolean }): DomainType {
+export function chooseDomainType(host: {
+  readonly vendorKvmModule: boolean;
+  readonly devKvm: boolean;
+}): DomainType {
   return host.vendorKvmModule && host.devKvm ? "kvm" : "qemu";
 }
 

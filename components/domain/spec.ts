@@ -89,7 +89,12 @@ export interface BootSpec {
 }
 
 export type XmlPatch =
-  | { readonly op: "set"; readonly xpath: string; readonly attribute?: string; readonly value: string }
+  | {
+      readonly op: "set";
+      readonly xpath: string;
+      readonly attribute?: string;
+      readonly value: string;
+    }
   | { readonly op: "remove"; readonly xpath: string }
   | { readonly op: "add"; readonly xpath: string; readonly xml: string };
 
@@ -130,7 +135,8 @@ export interface ResolvedDomainSpec extends DomainSpec {
   readonly hostVendor: HostVendor;
   readonly maxMemoryMiB: number;
   readonly maxVcpus: number;
-  readonly cpu: Required<Pick<CpuSpec, "mode" | "nested">> & CpuSpec & { readonly features: readonly CpuFeature[] };
+  readonly cpu: Required<Pick<CpuSpec, "mode" | "nested">> &
+    CpuSpec & { readonly features: readonly CpuFeature[] };
   readonly disks: readonly ResolvedDisk[];
   readonly networks: readonly ResolvedNetwork[];
   readonly vnc?: Required<Pick<VncSpec, "listen">> & VncSpec;

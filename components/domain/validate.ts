@@ -2,14 +2,27 @@ import { DOMParser } from "@xmldom/xmldom";
 import type { Element } from "@xmldom/xmldom";
 import * as xpath from "xpath";
 import { InvalidArgumentError } from "../core/errors";
-import { DomainSpec, DomainType, isUnknown, NetworkSpec, PortForward, SerialSpec, Topology, VncSpec, XmlPatch } from "./spec";
+import {
+  DomainSpec,
+  DomainType,
+  isUnknown,
+  NetworkSpec,
+  PortForward,
+  SerialSpec,
+  Topology,
+  VncSpec,
+  XmlPatch,
+} from "./spec";
 
 /**
  * Checks a domain spec before anything is touched. Values not known yet
  * (UNKNOWN) are skipped: the provider's check sees them again once known.
  * Throws InvalidArgumentError naming the argument, the value and the fix.
  */
-export function validateDomainSpec(spec: DomainSpec, options: { vncPasswordSet?: boolean } = {}): void {
+export function validateDomainSpec(
+  spec: DomainSpec,
+  options: { vncPasswordSet?: boolean } = {},
+): void {
   validateDomainName(spec.domainName);
   oneOf("domainType", spec.domainType, ["kvm", "qemu"], true);
   oneOf("hostVendor", spec.hostVendor, ["intel", "amd", "none"], true);
@@ -18,16 +31,28 @@ export function validateDomainSpec(spec: DomainSpec, options: { vncPasswordSet?:
   if (spec.maxMemoryMiB !== undefined) {
     wholeNumber("maxMemoryMiB", spec.maxMemoryMiB, 16, 16 * 1024 * 1024);
     if (known(spec.memoryMiB, spec.maxMemoryMiB) && spec.maxMemoryMiB < spec.memoryMiB) {
-      throw new InvalidArgumentError("maxMemoryMiB", spec.maxMemoryMiB, `at least memoryMiB (${spec.memoryMiB}), or nothing`);
+      throw new InvalidArgumentError(
+        "maxMemoryMiB",
+        spec.maxMemoryMiB,
+        `at least memoryMiB (${spec.memoryMiB}), or nothing`,
+      );
     }
   }
   if (spec.maxVcpus !== undefined) {
     wholeNumber("maxVcpus", spec.maxVcpus, 1, 4096);
     if (known(spec.vcpus, spec.maxVcpus) && spec.maxVcpus < spec.vcpus) {
-      throw new InvalidArgumentError("maxVcpus", spec.maxVcpus, `at least vcpus (${spec.vcpus}), or nothing`);
+      throw new InvalidArgumentError(
+        "maxVcpus",
+        spec.maxVcpus,
+        `at least vcpus (${spec.vcpus}), or nothing`,
+      );
     }
   }
-  validateTopology(spec.topology, spec.maxVcpus ?? spec.vcpus, spec.maxVcpus === undefined ? "vcpus" : "maxVcpus");
+  validateTopology(
+    spec.topology,
+    spec.maxVcpus ?? spec.vcpus,
+    spec.maxVcpus === undefined ? "vcpus" : "maxVcpus",
+  );
   validateCpu(spec);
   validateDisks(spec);
   validateNetworks(spec.networks);
@@ -36,7 +61,8 @@ export function validateDomainSpec(spec: DomainSpec, options: { vncPasswordSet?:
   validateBoot(spec);
   optionalBoolean("autostart", spec.autostart);
   optionalBoolean("running", spec.running);
-  if (spec.shutdownTimeoutSeconds !== undefined) wholeNumber("shutdownTimeoutSeconds", spec.shutdownTimeoutSeconds, 0, 3600);
+  if (spec.shutdownTimeoutSeconds !== undefined)
+    wholeNumber("shutdownTimeoutSeconds", spec.shutdownTimeoutSeconds, 0, 3600);
   if (spec.ipWaitSeconds !== undefined) wholeNumber("ipWaitSeconds", spec.ipWaitSeconds, 0, 600);
   validateXmlPatches(spec.xmlPatches);
   validatePortsDistinct(spec);
@@ -51,19 +77,33 @@ export function validateDomainName(name: unknown, argument = "domainName"): void
   if (isUnknown(name)) return;
   const allowed =
     'a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID';
-  if (typeof name !== "string" || name.length === 0 || name.length > 200) throw new InvalidArgumentError(argument, name, allowed);
+  if (typeof name !== "string" || name.length === 0 || name.length > 200)
+    throw new InvalidArgumentError(argument, name, allowed);
   // eslint-disable-next-line no-control-regex
   if (/[/\u0000-\u001f\u007f]/.test(name)) throw new InvalidArgumentError(argument, name, allowed);
-  if (/^\d+$/.test(name) || /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(name)) {
+  if (
+    /^\d+$/.test(name) ||
+    /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(name)
+  ) {
     throw new InvalidArgumentError(argument, name, allowed);
   }
-  if (name.trim() !== name) throw new InvalidArgumentError(argument, name, `${allowed}, without leading or trailing spaces`);
+  if (name.trim() !== name)
+    throw new InvalidArgumentError(
+      argument,
+      name,
+      `${allowed}, without leading or trailing spaces`,
+    );
 }
 
 /** A topology must describe exactly the maximum number of vCPUs (libvirt refuses anything else). */
-export function validateTopology(topology: Topology | undefined, maxVcpus: number, vcpuArgument: string): void {
+export function validateTopology(
+  topology: Topology | undefined,
+  maxVcpus: number,
+  vcpuArgument: string,
+): void {
   if (topology === undefined || isUnknown(topology)) return;
-  for (const key of ["sockets", "cores", "threads"] as const) wholeNumber(`topology.${key}`, topology[key], 1, 4096);
+  for (const key of ["sockets", "cores", "threads"] as const)
+    wholeNumber(`topology.${key}`, topology[key], 1, 4096);
   if (topology.dies !== undefined) wholeNumber("topology.dies", topology.dies, 1, 4096);
   const parts = [topology.sockets, topology.dies ?? 1, topology.cores, topology.threads];
   if (parts.some(isUnknown) || isUnknown(maxVcpus)) return;
@@ -83,28 +123,52 @@ function validateCpu(spec: DomainSpec): void {
   const cpu = spec.cpu;
   if (isUnknown(cpu)) return;
   if (cpu === undefined || cpu === null || typeof cpu !== "object") {
-    throw new InvalidArgumentError("cpu", cpu, '{ mode: "host-passthrough" | "host-model" | "custom", model?, features? }');
+    throw new InvalidArgumentError(
+      "cpu",
+      cpu,
+      '{ mode: "host-passthrough" | "host-model" | "custom", model?, features? }',
+    );
   }
   oneOf("cpu.mode", cpu.mode, ["host-passthrough", "host-model", "custom"], false);
   if (!isUnknown(cpu.mode) && !isUnknown(cpu.model)) {
-    if (cpu.mode === "custom" && (typeof cpu.model !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(cpu.model))) {
-      throw new InvalidArgumentError("cpu.model", cpu.model, 'a CPU model name for mode "custom", e.g. "qemu64", "EPYC" or "Haswell" (`virsh cpu-models x86_64` lists them)');
+    if (
+      cpu.mode === "custom" &&
+      (typeof cpu.model !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(cpu.model))
+    ) {
+      throw new InvalidArgumentError(
+        "cpu.model",
+        cpu.model,
+        'a CPU model name for mode "custom", e.g. "qemu64", "EPYC" or "Haswell" (`virsh cpu-models x86_64` lists them)',
+      );
     }
     if (cpu.mode !== "custom" && cpu.model !== undefined) {
-      throw new InvalidArgumentError("cpu.model", cpu.model, `nothing for mode "${cpu.mode}" (a model is only chosen with mode "custom")`);
+      throw new InvalidArgumentError(
+        "cpu.model",
+        cpu.model,
+        `nothing for mode "${cpu.mode}" (a model is only chosen with mode "custom")`,
+      );
     }
   }
   optionalBoolean("cpu.nested", cpu.nested);
   if (cpu.features === undefined || isUnknown(cpu.features)) return;
-  if (!Array.isArray(cpu.features)) throw new InvalidArgumentError("cpu.features", cpu.features, "a list of { name, policy }");
+  if (!Array.isArray(cpu.features))
+    throw new InvalidArgumentError("cpu.features", cpu.features, "a list of { name, policy }");
   const seen = new Set<string>();
   cpu.features.forEach((f, i) => {
     if (isUnknown(f)) return;
-    if (!isUnknown(f.name) && (typeof f.name !== "string" || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(f.name))) {
-      throw new InvalidArgumentError(`cpu.features[${i}].name`, f.name, 'a CPU feature name as libvirt spells it, e.g. "svm", "vmx", "pdpe1gb"');
+    if (
+      !isUnknown(f.name) &&
+      (typeof f.name !== "string" || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(f.name))
+    ) {
+      throw new InvalidArgumentError(
+        `cpu.features[${i}].name`,
+        f.name,
+        'a CPU feature name as libvirt spells it, e.g. "svm", "vmx", "pdpe1gb"',
+      );
     }
     oneOf(`cpu.features[${i}].policy`, f.policy, FEATURE_POLICIES, false);
-    if (seen.has(f.name)) throw new InvalidArgumentError(`cpu.features[${i}].name`, f.name, "each feature once");
+    if (seen.has(f.name))
+      throw new InvalidArgumentError(`cpu.features[${i}].name`, f.name, "each feature once");
     seen.add(f.name);
   });
 }
@@ -114,7 +178,10 @@ function validateCpu(spec: DomainSpec): void {
  * no host CPU to pass through, and of the two virtualization extensions it
  * emulates only AMD's SVM.
  */
-export function validateCpuForDomainType(spec: { cpu: DomainSpec["cpu"] }, domainType: DomainType): void {
+export function validateCpuForDomainType(
+  spec: { cpu: DomainSpec["cpu"] },
+  domainType: DomainType,
+): void {
   if (domainType !== "qemu" || isUnknown(spec.cpu)) return;
   if (spec.cpu.mode === "host-passthrough") {
     throw new InvalidArgumentError(
@@ -124,7 +191,9 @@ export function validateCpuForDomainType(spec: { cpu: DomainSpec["cpu"] }, domai
         'Use { mode: "custom", model: "qemu64" } (or another AMD model that `virsh domcapabilities` lists as usable): TCG emulates SVM, so the guest can still run KVM',
     );
   }
-  const vmx = (spec.cpu.features ?? []).find((f) => f.name === "vmx" && (f.policy === "require" || f.policy === "force"));
+  const vmx = (spec.cpu.features ?? []).find(
+    (f) => f.name === "vmx" && (f.policy === "require" || f.policy === "force"),
+  );
   if (vmx) {
     throw new InvalidArgumentError(
       "cpu.features",
@@ -139,16 +208,22 @@ const DISK_BUSES = ["virtio", "sata", "ide"] as const;
 function validateDisks(spec: DomainSpec): void {
   const disks = spec.disks;
   if (isUnknown(disks)) return;
-  if (!Array.isArray(disks)) throw new InvalidArgumentError("disks", disks, "a list of disks ({ volume } or { path })");
+  if (!Array.isArray(disks))
+    throw new InvalidArgumentError("disks", disks, "a list of disks ({ volume } or { path })");
   const perBus: Record<string, number> = {};
   disks.forEach((d, i) => {
     const arg = `disks[${i}]`;
     if (isUnknown(d)) return;
-    if (d === null || typeof d !== "object") throw new InvalidArgumentError(arg, d, "{ volume: { pool, volumeName } } or { path }");
+    if (d === null || typeof d !== "object")
+      throw new InvalidArgumentError(arg, d, "{ volume: { pool, volumeName } } or { path }");
     const hasVolume = d.volume !== undefined;
     const hasPath = d.path !== undefined;
     if (hasVolume === hasPath) {
-      throw new InvalidArgumentError(arg, d, "exactly one of volume (a ConvertedVolume, or { pool, volumeName }) and path");
+      throw new InvalidArgumentError(
+        arg,
+        d,
+        "exactly one of volume (a ConvertedVolume, or { pool, volumeName }) and path",
+      );
     }
     if (hasVolume && !isUnknown(d.volume)) {
       nonEmptyName(`${arg}.volume.pool`, d.volume?.pool, "a libvirt storage pool name");
@@ -160,18 +235,24 @@ function validateDisks(spec: DomainSpec): void {
     oneOf(`${arg}.format`, d.format, ["qcow2", "raw"], true);
     optionalBoolean(`${arg}.readonly`, d.readonly);
     if (d.readonly === true && d.bus === "sata" && (d.device ?? "disk") === "disk") {
-      throw new InvalidArgumentError(`${arg}.readonly`, true, 'false for a SATA disk (libvirt refuses read-only SATA disks; use bus "virtio" or "ide", or device "cdrom")');
+      throw new InvalidArgumentError(
+        `${arg}.readonly`,
+        true,
+        'false for a SATA disk (libvirt refuses read-only SATA disks; use bus "virtio" or "ide", or device "cdrom")',
+      );
     }
     const bus = isUnknown(d.bus) ? "virtio" : (d.bus ?? "virtio");
     perBus[bus] = (perBus[bus] ?? 0) + 1;
     const limit = bus === "ide" ? 4 : 26;
-    if (perBus[bus] > limit) throw new InvalidArgumentError(`${arg}.bus`, bus, `at most ${limit} disks on the ${bus} bus`);
+    if (perBus[bus] > limit)
+      throw new InvalidArgumentError(`${arg}.bus`, bus, `at most ${limit} disks on the ${bus} bus`);
   });
 }
 
 function validateNetworks(networks: readonly NetworkSpec[] | undefined): void {
   if (networks === undefined || isUnknown(networks)) return;
-  if (!Array.isArray(networks)) throw new InvalidArgumentError("networks", networks, "a list of interfaces");
+  if (!Array.isArray(networks))
+    throw new InvalidArgumentError("networks", networks, "a list of interfaces");
   const macs = new Set<string>();
   const forwards = new Set<string>();
   networks.forEach((n, i) => {
@@ -179,23 +260,60 @@ function validateNetworks(networks: readonly NetworkSpec[] | undefined): void {
     if (isUnknown(n)) return;
     const kinds = (["network", "bridge", "user"] as const).filter((k) => n[k] !== undefined);
     if (kinds.length !== 1) {
-      throw new InvalidArgumentError(arg, n, "exactly one of network (a libvirt network), bridge (a host bridge) and user (QEMU user-mode networking)");
+      throw new InvalidArgumentError(
+        arg,
+        n,
+        "exactly one of network (a libvirt network), bridge (a host bridge) and user (QEMU user-mode networking)",
+      );
     }
-    if (n.network !== undefined) nonEmptyName(`${arg}.network`, n.network, "a libvirt network name");
-    if (n.bridge !== undefined && !isUnknown(n.bridge) && (typeof n.bridge !== "string" || !/^[A-Za-z0-9_.-]{1,15}$/.test(n.bridge))) {
-      throw new InvalidArgumentError(`${arg}.bridge`, n.bridge, "a host bridge interface name (1 to 15 letters, digits, _ . -)");
+    if (n.network !== undefined)
+      nonEmptyName(`${arg}.network`, n.network, "a libvirt network name");
+    if (
+      n.bridge !== undefined &&
+      !isUnknown(n.bridge) &&
+      (typeof n.bridge !== "string" || !/^[A-Za-z0-9_.-]{1,15}$/.test(n.bridge))
+    ) {
+      throw new InvalidArgumentError(
+        `${arg}.bridge`,
+        n.bridge,
+        "a host bridge interface name (1 to 15 letters, digits, _ . -)",
+      );
     }
     if (n.mac !== undefined && !isUnknown(n.mac)) {
-      if (typeof n.mac !== "string" || !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(n.mac) || (parseInt(n.mac.slice(0, 2), 16) & 1) === 1) {
-        throw new InvalidArgumentError(`${arg}.mac`, n.mac, 'a unicast MAC address such as "52:54:00:12:34:56"');
+      if (
+        typeof n.mac !== "string" ||
+        !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(n.mac) ||
+        (parseInt(n.mac.slice(0, 2), 16) & 1) === 1
+      ) {
+        throw new InvalidArgumentError(
+          `${arg}.mac`,
+          n.mac,
+          'a unicast MAC address such as "52:54:00:12:34:56"',
+        );
       }
       const mac = n.mac.toLowerCase();
-      if (macs.has(mac)) throw new InvalidArgumentError(`${arg}.mac`, n.mac, "a MAC address not used by another interface");
+      if (macs.has(mac))
+        throw new InvalidArgumentError(
+          `${arg}.mac`,
+          n.mac,
+          "a MAC address not used by another interface",
+        );
       macs.add(mac);
     }
     oneOf(`${arg}.model`, n.model, ["virtio", "e1000", "rtl8139"], true);
-    if (n.user === undefined || isUnknown(n.user) || n.user.forwards === undefined || isUnknown(n.user.forwards)) return;
-    if (!Array.isArray(n.user.forwards)) throw new InvalidArgumentError(`${arg}.user.forwards`, n.user.forwards, "a list of { hostPort, guestPort }");
+    if (
+      n.user === undefined ||
+      isUnknown(n.user) ||
+      n.user.forwards === undefined ||
+      isUnknown(n.user.forwards)
+    )
+      return;
+    if (!Array.isArray(n.user.forwards))
+      throw new InvalidArgumentError(
+        `${arg}.user.forwards`,
+        n.user.forwards,
+        "a list of { hostPort, guestPort }",
+      );
     n.user.forwards.forEach((f: PortForward, j: number) => {
       const farg = `${arg}.user.forwards[${j}]`;
       if (isUnknown(f)) return;
@@ -204,7 +322,12 @@ function validateNetworks(networks: readonly NetworkSpec[] | undefined): void {
       if (f.hostAddress !== undefined) ipAddress(`${farg}.hostAddress`, f.hostAddress);
       oneOf(`${farg}.protocol`, f.protocol, ["tcp", "udp"], true);
       const key = `${f.protocol ?? "tcp"}:${f.hostAddress ?? "127.0.0.1"}:${f.hostPort}`;
-      if (forwards.has(key)) throw new InvalidArgumentError(`${farg}.hostPort`, f.hostPort, "a host port not forwarded twice");
+      if (forwards.has(key))
+        throw new InvalidArgumentError(
+          `${farg}.hostPort`,
+          f.hostPort,
+          "a host port not forwarded twice",
+        );
       forwards.add(key);
     });
   });
@@ -215,11 +338,15 @@ export const VNC_PASSWORD_MAX = 8;
 
 function validateVnc(vnc: VncSpec | undefined, passwordSet: boolean): void {
   if (vnc === undefined || isUnknown(vnc)) return;
-  if (vnc === null || typeof vnc !== "object") throw new InvalidArgumentError("vnc", vnc, "{ listen?, port? | display? | autoport? }");
+  if (vnc === null || typeof vnc !== "object")
+    throw new InvalidArgumentError("vnc", vnc, "{ listen?, port? | display? | autoport? }");
   const listen = vnc.listen ?? "127.0.0.1";
   ipAddress("vnc.listen", listen);
-  const chosen = [vnc.port !== undefined, vnc.display !== undefined, vnc.autoport === true].filter(Boolean).length;
-  if (chosen > 1) throw new InvalidArgumentError("vnc", vnc, "at most one of port, display and autoport: true");
+  const chosen = [vnc.port !== undefined, vnc.display !== undefined, vnc.autoport === true].filter(
+    Boolean,
+  ).length;
+  if (chosen > 1)
+    throw new InvalidArgumentError("vnc", vnc, "at most one of port, display and autoport: true");
   if (vnc.port !== undefined) wholeNumber("vnc.port", vnc.port, 5900, 65535);
   if (vnc.display !== undefined) wholeNumber("vnc.display", vnc.display, 0, 65535 - 5900);
   optionalBoolean("vnc.autoport", vnc.autoport);
@@ -239,13 +366,22 @@ function validateVnc(vnc: VncSpec | undefined, passwordSet: boolean): void {
 export function validateVncPassword(password: unknown): void {
   if (password === undefined || password === null || isUnknown(password)) return;
   if (typeof password !== "string" || password.length === 0 || password.length > VNC_PASSWORD_MAX) {
-    throw new InvalidArgumentError("vnc.password", "(secret)", `1 to ${VNC_PASSWORD_MAX} characters (VNC authentication uses at most 8)`);
+    throw new InvalidArgumentError(
+      "vnc.password",
+      "(secret)",
+      `1 to ${VNC_PASSWORD_MAX} characters (VNC authentication uses at most 8)`,
+    );
   }
 }
 
 function validateSerial(serial: SerialSpec | undefined): void {
   if (serial === undefined || isUnknown(serial)) return;
-  if (serial === null || typeof serial !== "object") throw new InvalidArgumentError("serial", serial, '{ type: "tcp", port } | { type: "pty" } | { type: "unix", path } | { type: "file", path }');
+  if (serial === null || typeof serial !== "object")
+    throw new InvalidArgumentError(
+      "serial",
+      serial,
+      '{ type: "tcp", port } | { type: "pty" } | { type: "unix", path } | { type: "file", path }',
+    );
   oneOf("serial.type", serial.type, ["tcp", "pty", "unix", "file"], false);
   switch (serial.type) {
     case "tcp":
@@ -271,7 +407,11 @@ function validateBoot(spec: DomainSpec): void {
   if (boot.cmdline !== undefined && !isUnknown(boot.cmdline)) {
     // eslint-disable-next-line no-control-regex
     if (typeof boot.cmdline !== "string" || /[\u0000-\u001f]/.test(boot.cmdline)) {
-      throw new InvalidArgumentError("boot.cmdline", boot.cmdline, "a kernel command line on one line");
+      throw new InvalidArgumentError(
+        "boot.cmdline",
+        boot.cmdline,
+        "a kernel command line on one line",
+      );
     }
   }
 }
@@ -279,25 +419,39 @@ function validateBoot(spec: DomainSpec): void {
 /** Patches must name a node set that xpath understands, and carry what their op needs. */
 export function validateXmlPatches(patches: readonly XmlPatch[] | undefined): void {
   if (patches === undefined || isUnknown(patches)) return;
-  if (!Array.isArray(patches)) throw new InvalidArgumentError("xmlPatches", patches, "a list of { op, xpath, … }");
+  if (!Array.isArray(patches))
+    throw new InvalidArgumentError("xmlPatches", patches, "a list of { op, xpath, … }");
   const probe = new DOMParser().parseFromString("<domain/>", "text/xml");
   patches.forEach((p: XmlPatch, i: number) => {
     const arg = `xmlPatches[${i}]`;
     if (isUnknown(p)) return;
     oneOf(`${arg}.op`, p.op, ["set", "remove", "add"], false);
     if (isUnknown(p.xpath)) return;
-    if (typeof p.xpath !== "string" || p.xpath.trim() === "") throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, "an XPath expression");
+    if (typeof p.xpath !== "string" || p.xpath.trim() === "")
+      throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, "an XPath expression");
     try {
       xpath.useNamespaces(PATCH_NAMESPACES)(p.xpath, probe as unknown as globalThis.Node);
     } catch (e) {
-      throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, `an XPath expression (${(e as Error).message})`);
+      throw new InvalidArgumentError(
+        `${arg}.xpath`,
+        p.xpath,
+        `an XPath expression (${(e as Error).message})`,
+      );
     }
     switch (p.op) {
       case "set":
-        if (p.attribute !== undefined && (typeof p.attribute !== "string" || !/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(p.attribute))) {
-          throw new InvalidArgumentError(`${arg}.attribute`, p.attribute, "an XML attribute name, or nothing to set the element's text");
+        if (
+          p.attribute !== undefined &&
+          (typeof p.attribute !== "string" || !/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(p.attribute))
+        ) {
+          throw new InvalidArgumentError(
+            `${arg}.attribute`,
+            p.attribute,
+            "an XML attribute name, or nothing to set the element's text",
+          );
         }
-        if (typeof p.value !== "string" && !isUnknown(p.value)) throw new InvalidArgumentError(`${arg}.value`, p.value, "a string");
+        if (typeof p.value !== "string" && !isUnknown(p.value))
+          throw new InvalidArgumentError(`${arg}.value`, p.value, "a string");
         return;
       case "remove":
         return;
@@ -312,11 +466,13 @@ export function validateXmlPatches(patches: readonly XmlPatch[] | undefined): vo
 }
 
 /** Prefixes an xmlPatches XPath may use. */
-export const PATCH_NAMESPACES: Record<string, string> = { qemu: "http://libvirt.org/schemas/domain/qemu/1.0" };
+export const PATCH_NAMESPACES: Record<string, string> = {
+  qemu: "http://libvirt.org/schemas/domain/qemu/1.0",
+};
 
 /** Parses one element of XML for an "add" patch; throws InvalidArgumentError when it is not well formed. */
 export function parseFragment(argument: string, xml: unknown): Element {
-  const allowed = 'one well-formed XML element, e.g. "<watchdog model=\'i6300esb\'/>"';
+  const allowed = "one well-formed XML element, e.g. \"<watchdog model='i6300esb'/>\"";
   if (typeof xml !== "string") throw new InvalidArgumentError(argument, xml, allowed);
   let bad: string | undefined;
   try {
@@ -344,12 +500,14 @@ function validatePortsDistinct(spec: DomainSpec): void {
     if (typeof spec.vnc.port === "number") claim(spec.vnc.port, "vnc.port");
     if (typeof spec.vnc.display === "number") claim(5900 + spec.vnc.display, "vnc.display");
   }
-  if (spec.serial && !isUnknown(spec.serial) && spec.serial.type === "tcp") claim(spec.serial.port, "serial.port");
+  if (spec.serial && !isUnknown(spec.serial) && spec.serial.type === "tcp")
+    claim(spec.serial.port, "serial.port");
   if (Array.isArray(spec.networks)) {
     spec.networks.forEach((n, i) => {
       if (n && !isUnknown(n) && n.user && !isUnknown(n.user) && Array.isArray(n.user.forwards)) {
         n.user.forwards.forEach((f: PortForward, j: number) => {
-          if (f && !isUnknown(f) && (f.protocol ?? "tcp") === "tcp") claim(f.hostPort, `networks[${i}].user.forwards[${j}].hostPort`);
+          if (f && !isUnknown(f) && (f.protocol ?? "tcp") === "tcp")
+            claim(f.hostPort, `networks[${i}].user.forwards[${j}].hostPort`);
         });
       }
     });
@@ -364,10 +522,19 @@ function known(...values: unknown[]): boolean {
   return !values.some(isUnknown);
 }
 
-function oneOf(argument: string, value: unknown, allowed: readonly string[], optional: boolean): void {
+function oneOf(
+  argument: string,
+  value: unknown,
+  allowed: readonly string[],
+  optional: boolean,
+): void {
   if (isUnknown(value) || (optional && value === undefined)) return;
   if (typeof value !== "string" || !allowed.includes(value)) {
-    throw new InvalidArgumentError(argument, value, `one of ${allowed.map((a) => `"${a}"`).join(", ")}`);
+    throw new InvalidArgumentError(
+      argument,
+      value,
+      `one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
+    );
   }
 }
 
@@ -391,7 +558,11 @@ function nonEmptyName(argument: string, value: unknown, what: string): void {
   if (isUnknown(value)) return;
   // eslint-disable-next-line no-control-regex
   if (typeof value !== "string" || value.length === 0 || /[/\u0000-\u001f]/.test(value)) {
-    throw new InvalidArgumentError(argument, value, `${what} (not empty, no "/" or control characters)`);
+    throw new InvalidArgumentError(
+      argument,
+      value,
+      `${what} (not empty, no "/" or control characters)`,
+    );
   }
 }
 
@@ -405,10 +576,15 @@ function absolutePath(argument: string, value: unknown): void {
 
 function ipAddress(argument: string, value: unknown): void {
   if (isUnknown(value)) return;
-  const v4 = typeof value === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
+  const v4 =
+    typeof value === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
   if (v4 && v4.slice(1).every((o) => Number(o) <= 255)) return;
   if (value === "::1" || value === "::") return;
-  throw new InvalidArgumentError(argument, value, 'an IPv4 address such as "127.0.0.1" (or "0.0.0.0" for all), "::1" or "::"');
+  throw new InvalidArgumentError(
+    argument,
+    value,
+    'an IPv4 address such as "127.0.0.1" (or "0.0.0.0" for all), "::1" or "::"',
+  );
 }
 
 export function assertNever(value: never): never {

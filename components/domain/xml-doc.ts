@@ -16,9 +16,16 @@ export const NESTLAB_NS = "urn:nestlab:domain:1";
 export type Attrs = Readonly<Record<string, string | number | undefined>>;
 
 /** Appends `<name attrs…>` to parent; undefined attribute values are left out. */
-export function child(parent: Element, name: string, attrs: Attrs = {}, text?: string | number): Element {
+export function child(
+  parent: Element,
+  name: string,
+  attrs: Attrs = {},
+  text?: string | number,
+): Element {
   const doc = docOf(parent);
-  const el = name.startsWith("qemu:") ? doc.createElementNS(QEMU_NS, name) : doc.createElement(name);
+  const el = name.startsWith("qemu:")
+    ? doc.createElementNS(QEMU_NS, name)
+    : doc.createElement(name);
   for (const [key, value] of Object.entries(attrs)) {
     if (value !== undefined) el.setAttribute(key, String(value));
   }
@@ -47,7 +54,8 @@ export function parseXml(xml: string, what = "domain XML"): Document {
   } catch (e) {
     problem ??= (e as Error).message;
   }
-  if (problem !== undefined || !doc?.documentElement) throw new Error(`The ${what} is not well formed: ${problem ?? "no root element"}`);
+  if (problem !== undefined || !doc?.documentElement)
+    throw new Error(`The ${what} is not well formed: ${problem ?? "no root element"}`);
   return doc;
 }
 
@@ -94,7 +102,10 @@ function tidy(el: Element, depth: number): void {
   const hasElements = kids.some((k) => k.nodeType === 1);
   if (!hasElements) {
     // A leaf: keep its text exactly (trimmed), or make it empty.
-    const text = kids.map((k) => k.nodeValue ?? "").join("").trim();
+    const text = kids
+      .map((k) => k.nodeValue ?? "")
+      .join("")
+      .trim();
     for (const k of kids) el.removeChild(k);
     if (text !== "") el.appendChild(docOf(el).createTextNode(text));
     return;

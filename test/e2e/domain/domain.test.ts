@@ -13,7 +13,8 @@ import { throwawayStack, ThrowawayStack } from "../harness";
 jest.setTimeout(600_000);
 
 const URI = "qemu:///system";
-const virsh = (...args: string[]) => spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" });
+const virsh = (...args: string[]) =>
+  spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" });
 const dir = mkdtempSync(path.join(os.tmpdir(), "nlt-domain-e2e-"));
 const disk = path.join(dir, "disk.qcow2");
 const domainName = `nlt-domain-e2e-${process.pid}`;
@@ -59,7 +60,9 @@ test("a memory change previews as live, keeps the domain, and leaves no change b
   expect(p.stdout).toContain('+   <currentMemory unit="KiB">327680</currentMemory>');
   await stack.stack.up({ onOutput: () => undefined });
   expect(virsh("domuuid", domainName).stdout.trim()).toBe(uuid);
-  expect(virsh("dumpxml", "--inactive", domainName).stdout).toContain("<currentMemory unit='KiB'>327680</currentMemory>");
+  expect(virsh("dumpxml", "--inactive", domainName).stdout).toContain(
+    "<currentMemory unit='KiB'>327680</currentMemory>",
+  );
   await stack.stack.preview({ expectNoChanges: true });
 });
 

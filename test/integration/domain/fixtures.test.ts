@@ -26,19 +26,22 @@ describe("libvirt's stored XML for each fixture spec", () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 
-  test.each(Object.keys(FIXTURE_SPECS))("%s: normalises back to the defined XML and matches the captured fixture", async (name) => {
-    const f = FIXTURE_SPECS[name];
-    const xml = renderDomainXml(resolveDomainSpec(f.spec, f.facts, f.vncPasswordSet));
-    const file = path.join(dir, `${name}.xml`);
-    await fs.writeFile(file, xml);
-    await virsh("undefine", f.spec.domainName);
-    await virshOk("define", file);
-    const stored = await virshOk("dumpxml", "--inactive", f.spec.domainName);
-    await virshOk("undefine", f.spec.domainName);
-    expect(normaliseDomainXml(stored, xml)).toBe(comparableXml(xml));
-    const capturedFile = path.join(FIXTURES, `${name}.inactive.xml`);
-    if (process.env.NLT_DOMAIN_RECAPTURE === "1") await fs.writeFile(capturedFile, stored);
-    const withoutUuid = (s: string) => s.replace(/<uuid>[^<]*<\/uuid>/, "<uuid/>");
-    expect(withoutUuid(stored)).toBe(withoutUuid(await fs.readFile(capturedFile, "utf8")));
-  });
+  test.each(Object.keys(FIXTURE_SPECS))(
+    "%s: normalises back to the defined XML and matches the captured fixture",
+    async (name) => {
+      const f = FIXTURE_SPECS[name];
+      const xml = renderDomainXml(resolveDomainSpec(f.spec, f.facts, f.vncPasswordSet));
+      const file = path.join(dir, `${name}.xml`);
+      await fs.writeFile(file, xml);
+      await virsh("undefine", f.spec.domainName);
+      await virshOk("define", file);
+      const stored = await virshOk("dumpxml", "--inactive", f.spec.domainName);
+      await virshOk("undefine", f.spec.domainName);
+      expect(normaliseDomainXml(stored, xml)).toBe(comparableXml(xml));
+      const capturedFile = path.join(FIXTURES, `${name}.inactive.xml`);
+      if (process.env.NLT_DOMAIN_RECAPTURE === "1") await fs.writeFile(capturedFile, stored);
+      const withoutUuid = (s: string) => s.replace(/<uuid>[^<]*<\/uuid>/, "<uuid/>");
+      expect(withoutUuid(stored)).toBe(withoutUuid(await fs.readFile(capturedFile, "utf8")));
+    },
+  );
 });

@@ -52,7 +52,10 @@ describe("a real kernel in a NestedDomain", () => {
     expect(made.outs.serialAddress).toBe(socket);
     serial = await Console.connect(socket);
     // A whole line, up to its "\n" (the console ends lines with "\r\n").
-    const ready = parseReadyLine(await serial.waitFor(new RegExp(`${kit.readyMarker} [^\\n]*\\n`), 120_000), kit.readyMarker);
+    const ready = parseReadyLine(
+      await serial.waitFor(new RegExp(`${kit.readyMarker} [^\\n]*\\n`), 120_000),
+      kit.readyMarker,
+    );
     const bootSeconds = (Date.now() - started) / 1000;
     expect(ready).toMatchObject({ svm: true, vmx: false, kvm: "kvm_amd", nested: "1" });
 
@@ -98,7 +101,10 @@ class Console {
     for (;;) {
       const m = pattern.exec(this.text.slice(from));
       if (m) return m[0];
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${pattern} on the console; it shows:\n${this.text.slice(-2000)}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `Timed out waiting for ${pattern} on the console; it shows:\n${this.text.slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -1,7 +1,20 @@
 import { promises as fs } from "fs";
 import * as net from "net";
 import { DomainOutputs, provider } from "../../../components/domain/provider";
-import { domainNames, HOST, OWNER_PREFIX, optionValue, PREFIX, qemuProcess, removeOurDomains, scratchDir, stateInputs, up, virsh, virshOk } from "./support";
+import {
+  domainNames,
+  HOST,
+  OWNER_PREFIX,
+  optionValue,
+  PREFIX,
+  qemuProcess,
+  removeOurDomains,
+  scratchDir,
+  stateInputs,
+  up,
+  virsh,
+  virshOk,
+} from "./support";
 
 jest.setTimeout(120_000);
 
@@ -67,13 +80,18 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     expect(next.replaced).toBe(false);
     expect(next.id).toBe(state.id);
     expect((await qemuProcess(`${PREFIX}life`)).pid).toBe(before.pid);
-    expect(await virshOk("dumpxml", "--inactive", state.id)).toContain("<currentMemory unit='KiB'>327680</currentMemory>");
+    expect(await virshOk("dumpxml", "--inactive", state.id)).toContain(
+      "<currentMemory unit='KiB'>327680</currentMemory>",
+    );
     state = next;
   });
 
   test("changes the CPU with a restart: same domain, a new QEMU process with the new model", async () => {
     const before = await qemuProcess(`${PREFIX}life`);
-    const next = await up(state, args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }));
+    const next = await up(
+      state,
+      args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }),
+    );
     expect(next.plan).toBe("restart: cpu");
     expect(next.id).toBe(state.id);
     const after = await qemuProcess(`${PREFIX}life`);
@@ -88,7 +106,10 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     expect(read.props.state).toBe("shut off");
     expect(read.inputs?.running).toBe(false);
     const refreshed = { id: state.id, outs: read.props as DomainOutputs };
-    const next = await up(refreshed, args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }));
+    const next = await up(
+      refreshed,
+      args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }),
+    );
     expect(next.plan).toBe("live: running");
     expect(next.outs.state).toBe("running");
     expect((await virshOk("domstate", state.id)).trim()).toBe("running");
@@ -98,20 +119,34 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
   test("a hand-made change of the definition shows exactly what changed, and up puts it back", async () => {
     await virshOk("setmem", state.id, "300M", "--config");
     const read = await provider.read(state.id, state.outs);
-    const changed = Object.keys(read.inputs ?? {}).filter((k) => JSON.stringify(read.inputs?.[k]) !== JSON.stringify(stateInputs(state.outs)[k]));
+    const changed = Object.keys(read.inputs ?? {}).filter(
+      (k) => JSON.stringify(read.inputs?.[k]) !== JSON.stringify(stateInputs(state.outs)[k]),
+    );
     expect(changed.sort()).toEqual(["memoryMiB", "xml"]);
     expect(read.inputs?.memoryMiB).toBe(300);
     const refreshed = { id: state.id, outs: read.props as DomainOutputs };
-    const next = await up(refreshed, args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }));
+    const next = await up(
+      refreshed,
+      args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }),
+    );
     expect(next.plan).toBe("live: memoryMiB");
-    expect(await virshOk("dumpxml", "--inactive", state.id)).toContain("<currentMemory unit='KiB'>327680</currentMemory>");
+    expect(await virshOk("dumpxml", "--inactive", state.id)).toContain(
+      "<currentMemory unit='KiB'>327680</currentMemory>",
+    );
     const reread = await provider.read(state.id, next.outs);
     expect(reread.inputs).toEqual(stateInputs(next.outs));
     state = next;
   });
 
   test("renaming replaces the domain: the old one is removed first, the disk stays", async () => {
-    const next = await up(state, args({ domainName: `${PREFIX}renamed`, memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }));
+    const next = await up(
+      state,
+      args({
+        domainName: `${PREFIX}renamed`,
+        memoryMiB: 320,
+        cpu: { mode: "custom", model: "Opteron_G2" },
+      }),
+    );
     expect(next.plan).toBe("replace: domainName");
     expect(next.replaced).toBe(true);
     expect(next.id).not.toBe(state.id);
@@ -148,26 +183,78 @@ describe("bad input is refused by check, and nothing is defined", () => {
 
   async function reasons(change: Record<string, unknown>): Promise<string[]> {
     const before = await domainNames();
-    const result = await provider.check({}, args({ domainName: `${PREFIX}bad`, owner: `${OWNER_PREFIX}bad`, ...change }));
+    const result = await provider.check(
+      {},
+      args({ domainName: `${PREFIX}bad`, owner: `${OWNER_PREFIX}bad`, ...change }),
+    );
     expect(await domainNames()).toEqual(before);
     return (result.failures ?? []).map((f) => f.reason);
   }
 
   test.each<[string, Record<string, unknown>, string]>([
-    ["an invalid name", { domainName: "a/b" }, 'domainName: "a/b" is not valid; expected a libvirt domain name'],
-    ["memory beyond the host", { memoryMiB: 4 * 1024 * 1024, maxMemoryMiB: undefined }, "memoryMiB: 4194304 is not valid; expected at most the host's memory ("],
-    ["more vCPUs than the host has", { vcpus: 64 }, "vcpus: 64 is not valid; expected at most the host's"],
-    ["a serial port already in use", {}, "is not valid; expected a TCP port that is free on 127.0.0.1 of this machine"],
-    ["a network that does not exist", { networks: [{ network: `${PREFIX}no-such-net` }] }, `networks[0].network: "${PREFIX}no-such-net" is not valid; expected a libvirt network on this machine`],
-    ["a bridge that does not exist", { networks: [{ bridge: "nltnobr0" }] }, 'networks[0].bridge: "nltnobr0" is not valid; expected a bridge interface on this machine'],
-    ["VNC on all addresses without a password", { vnc: { listen: "0.0.0.0" } }, 'vnc.listen: "0.0.0.0" is not valid; expected 127.0.0.1 (the default), or set vnc.password'],
-    ["a volume that does not exist", { disks: [{ volume: { pool: `${PREFIX}no-pool`, volumeName: "x.qcow2" } }] }, `disks[0].volume: {"pool":"${PREFIX}no-pool","volumeName":"x.qcow2"} is not valid; expected a volume that exists`],
-    ["a disk file that does not exist", { disks: [{ path: "/nonexistent/nlt.qcow2" }] }, 'disks[0].path: "/nonexistent/nlt.qcow2" is not valid; expected a file that exists on this machine.'],
-    ["host-passthrough under TCG", { cpu: { mode: "host-passthrough" } }, 'cpu.mode: "host-passthrough" is not valid; expected a mode this host can give'],
-    ["a model TCG cannot give", { cpu: { mode: "custom", model: "EPYC" } }, "libvirt says: the CPU is incompatible with host CPU: Host CPU does not provide required features:"],
-    ["a model the host does not know", { cpu: { mode: "custom", model: "Pentium9000" } }, 'cpu.model: "Pentium9000" is not valid; expected a model this host knows'],
+    [
+      "an invalid name",
+      { domainName: "a/b" },
+      'domainName: "a/b" is not valid; expected a libvirt domain name',
+    ],
+    [
+      "memory beyond the host",
+      { memoryMiB: 4 * 1024 * 1024, maxMemoryMiB: undefined },
+      "memoryMiB: 4194304 is not valid; expected at most the host's memory (",
+    ],
+    [
+      "more vCPUs than the host has",
+      { vcpus: 64 },
+      "vcpus: 64 is not valid; expected at most the host's",
+    ],
+    [
+      "a serial port already in use",
+      {},
+      "is not valid; expected a TCP port that is free on 127.0.0.1 of this machine",
+    ],
+    [
+      "a network that does not exist",
+      { networks: [{ network: `${PREFIX}no-such-net` }] },
+      `networks[0].network: "${PREFIX}no-such-net" is not valid; expected a libvirt network on this machine`,
+    ],
+    [
+      "a bridge that does not exist",
+      { networks: [{ bridge: "nltnobr0" }] },
+      'networks[0].bridge: "nltnobr0" is not valid; expected a bridge interface on this machine',
+    ],
+    [
+      "VNC on all addresses without a password",
+      { vnc: { listen: "0.0.0.0" } },
+      'vnc.listen: "0.0.0.0" is not valid; expected 127.0.0.1 (the default), or set vnc.password',
+    ],
+    [
+      "a volume that does not exist",
+      { disks: [{ volume: { pool: `${PREFIX}no-pool`, volumeName: "x.qcow2" } }] },
+      `disks[0].volume: {"pool":"${PREFIX}no-pool","volumeName":"x.qcow2"} is not valid; expected a volume that exists`,
+    ],
+    [
+      "a disk file that does not exist",
+      { disks: [{ path: "/nonexistent/nlt.qcow2" }] },
+      'disks[0].path: "/nonexistent/nlt.qcow2" is not valid; expected a file that exists on this machine.',
+    ],
+    [
+      "host-passthrough under TCG",
+      { cpu: { mode: "host-passthrough" } },
+      'cpu.mode: "host-passthrough" is not valid; expected a mode this host can give',
+    ],
+    [
+      "a model TCG cannot give",
+      { cpu: { mode: "custom", model: "EPYC" } },
+      "libvirt says: the CPU is incompatible with host CPU: Host CPU does not provide required features:",
+    ],
+    [
+      "a model the host does not know",
+      { cpu: { mode: "custom", model: "Pentium9000" } },
+      'cpu.model: "Pentium9000" is not valid; expected a model this host knows',
+    ],
   ])("refuses %s", async (what, change, message) => {
-    const serial = what === "a serial port already in use" ? { serial: { type: "tcp", port: busyPort } } : {};
+    const serial =
+      what === "a serial port already in use" ? { serial: { type: "tcp", port: busyPort } } : {};
     const found = await reasons({ ...change, ...serial });
     expect(found).toHaveLength(1);
     expect(found[0]).toContain(message);
@@ -184,8 +271,14 @@ describe("bad input is refused by check, and nothing is defined", () => {
     expect(checked.failures?.map((f) => f.reason)).toEqual([
       `A domain named "${name}" (${uuid}) already exists on this machine and was not created by this stack's resource; it is left untouched. Choose another domainName, or remove that domain yourself (virsh undefine) if it is no longer needed.`,
     ]);
-    const stale = { ...stateInputs({} as DomainOutputs), ...args({ domainName: name }), xml: "<domain/>" } as unknown as DomainOutputs;
-    await expect(provider.delete(uuid, stale)).rejects.toThrow("was not created by this stack's resource; it is left untouched");
+    const stale = {
+      ...stateInputs({} as DomainOutputs),
+      ...args({ domainName: name }),
+      xml: "<domain/>",
+    } as unknown as DomainOutputs;
+    await expect(provider.delete(uuid, stale)).rejects.toThrow(
+      "was not created by this stack's resource; it is left untouched",
+    );
     expect((await virshOk("domuuid", name)).trim()).toBe(uuid);
     await virshOk("undefine", name);
   });

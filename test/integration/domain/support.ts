@@ -10,7 +10,9 @@ export const OWNER_PREFIX = "nestlab-test/integration/";
 export const URI = "qemu:///system";
 export const HOST = { libvirtUri: URI, rootDir: "" };
 
-export async function virsh(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+export async function virsh(
+  ...args: string[]
+): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   return spawnCollect(["virsh", "--quiet", "-c", URI, ...args]);
 }
 
@@ -32,7 +34,11 @@ export async function scratchDir(tag: string): Promise<{ dir: string; disk: stri
 
 /** Names of all domains (defined or running). */
 export async function domainNames(): Promise<string[]> {
-  return (await virshOk("list", "--all", "--name")).split("\n").map((l) => l.trim()).filter(Boolean).sort();
+  return (await virshOk("list", "--all", "--name"))
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .sort();
 }
 
 /** Undefines leftover domains of earlier runs: only ours (prefix), never others. */
@@ -76,15 +82,32 @@ export async function up(
   if (diff.replaces?.length) {
     await provider.delete(state.id, state.outs);
     const created = await provider.create(inputs);
-    return { id: created.id, outs: created.outs as DomainOutputs, plan: inputs.updatePlan, replaced: true };
+    return {
+      id: created.id,
+      outs: created.outs as DomainOutputs,
+      plan: inputs.updatePlan,
+      replaced: true,
+    };
   }
   if (!diff.changes) return { ...state, plan: inputs.updatePlan, replaced: false };
   const updated = await provider.update(state.id, state.outs, inputs);
-  return { id: state.id, outs: updated.outs as DomainOutputs, plan: inputs.updatePlan, replaced: false };
+  return {
+    id: state.id,
+    outs: updated.outs as DomainOutputs,
+    plan: inputs.updatePlan,
+    replaced: false,
+  };
 }
 
 /** The inputs part of a resource's state (what the engine hands check() as olds). */
 export function stateInputs(outs: DomainOutputs): Record<string, unknown> {
-  const { uuid: _u, state: _s, vncAddress: _v, serialAddress: _a, ipAddresses: _i, ...inputs } = outs;
+  const {
+    uuid: _u,
+    state: _s,
+    vncAddress: _v,
+    serialAddress: _a,
+    ipAddresses: _i,
+    ...inputs
+  } = outs;
   return inputs;
 }

@@ -15,9 +15,21 @@ const base: DomainSpec = {
   owner: "p/s/n",
 };
 
-function side(change: Partial<DomainSpec> = {}, extra: { host?: unknown; password?: string; domainType?: "kvm" | "qemu" } = {}): Side {
-  const spec = resolveDomainSpec({ ...base, ...change }, { domainType: extra.domainType ?? "qemu", hostVendor: "amd" }, extra.password !== undefined);
-  return { spec, host: extra.host ?? { libvirtUri: "qemu:///system", rootDir: "" }, vncPasswordDigest: extra.password, xml: renderDomainXml(spec) };
+function side(
+  change: Partial<DomainSpec> = {},
+  extra: { host?: unknown; password?: string; domainType?: "kvm" | "qemu" } = {},
+): Side {
+  const spec = resolveDomainSpec(
+    { ...base, ...change },
+    { domainType: extra.domainType ?? "qemu", hostVendor: "amd" },
+    extra.password !== undefined,
+  );
+  return {
+    spec,
+    host: extra.host ?? { libvirtUri: "qemu:///system", rootDir: "" },
+    vncPasswordDigest: extra.password,
+    xml: renderDomainXml(spec),
+  };
 }
 
 function plan(change: Partial<DomainSpec>, extra: Parameters<typeof side>[1] = {}): string {
@@ -36,14 +48,26 @@ describe("classifyUpdate", () => {
     ["autostart", { autostart: true }, "live: autostart"],
     ["the desired state", { running: false }, "live: running"],
     ["the shutdown timeout", { shutdownTimeoutSeconds: 5 }, "live: shutdownTimeoutSeconds"],
-    ["memory beyond the ceiling", { memoryMiB: 2048, maxMemoryMiB: 2048 }, "restart: maxMemoryMiB; live: memoryMiB"],
+    [
+      "memory beyond the ceiling",
+      { memoryMiB: 2048, maxMemoryMiB: 2048 },
+      "restart: maxMemoryMiB; live: memoryMiB",
+    ],
     ["the CPU model", { cpu: { mode: "custom", model: "Opteron_G2" } }, "restart: cpu"],
     ["the CPU mode", { cpu: { mode: "host-model" } }, "restart: cpu"],
     ["the topology", { topology: { sockets: 1, cores: 2, threads: 1 } }, "restart: topology"],
     ["a disk's bus", { disks: [{ path: "/a.qcow2", bus: "sata" }] }, "restart: disks"],
     ["a NIC", { networks: [{ network: "default" }] }, "restart: networks"],
-    ["VNC and the serial console", { vnc: { display: 20 }, serial: { type: "pty" } }, "restart: vnc, serial"],
-    ["an XML patch", { xmlPatches: [{ op: "set", xpath: "/domain/on_crash", value: "restart" }] }, "restart: xmlPatches"],
+    [
+      "VNC and the serial console",
+      { vnc: { display: 20 }, serial: { type: "pty" } },
+      "restart: vnc, serial",
+    ],
+    [
+      "an XML patch",
+      { xmlPatches: [{ op: "set", xpath: "/domain/on_crash", value: "restart" }] },
+      "restart: xmlPatches",
+    ],
     ["the name", { domainName: "nlt-domain-other" }, "replace: domainName"],
   ])("classifies a change of %s", (_what, change, expected) => {
     expect(plan(change)).toBe(expected);
@@ -51,15 +75,21 @@ describe("classifyUpdate", () => {
 
   it("replaces for a new domain type or another host, naming only what forces it", () => {
     expect(plan({ memoryMiB: 512 }, { domainType: "kvm" })).toBe("replace: domainType");
-    expect(plan({}, { host: { libvirtUri: "qemu+ssh://root@other/system", rootDir: "" } })).toBe("replace: host");
+    expect(plan({}, { host: { libvirtUri: "qemu+ssh://root@other/system", rootDir: "" } })).toBe(
+      "replace: host",
+    );
   });
 
   it("restarts for a new VNC password, which it knows only as a digest", () => {
-    expect(describePlan(classifyUpdate(side({}, { password: "d1" }), side({}, { password: "d2" })))).toBe("restart: vncPassword");
+    expect(
+      describePlan(classifyUpdate(side({}, { password: "d1" }), side({}, { password: "d2" }))),
+    ).toBe("restart: vncPassword");
   });
 
   it("names the XML alone when it changed and no argument did (a hand edit, or a new renderer)", () => {
     const old = side();
-    expect(describePlan(classifyUpdate({ ...old, xml: old.xml.replace("destroy", "restart") }, side()))).toBe("restart: xml");
+    expect(
+      describePlan(classifyUpdate({ ...old, xml: old.xml.replace("destroy", "restart") }, side())),
+    ).toBe("restart: xml");
   });
 });

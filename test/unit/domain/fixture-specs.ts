@@ -35,7 +35,10 @@ export const FIXTURE_SPECS: Readonly<Record<string, FixtureSpec>> = {
         { path: "/var/lib/nestlab-fixture/data.qcow2", bus: "sata" },
         { path: "/var/lib/nestlab-fixture/rhel7.iso", bus: "ide", device: "cdrom" },
       ],
-      networks: [{ network: "default" }, { user: { forwards: [{ hostPort: 47222, guestPort: 22 }] } }],
+      networks: [
+        { network: "default" },
+        { user: { forwards: [{ hostPort: 47222, guestPort: 22 }] } },
+      ],
       vnc: {},
       serial: { type: "tcp", port: 47201 },
       owner: "nestlab/fixture/custom",
@@ -50,11 +53,17 @@ export const FIXTURE_SPECS: Readonly<Record<string, FixtureSpec>> = {
       memoryMiB: 1024,
       vcpus: 1,
       cpu: { mode: "host-model", features: [{ name: "pdpe1gb", policy: "optional" }] },
-      disks: [{ path: "/var/lib/nestlab-fixture/disk.raw", format: "raw", bus: "virtio", readonly: true }],
+      disks: [
+        { path: "/var/lib/nestlab-fixture/disk.raw", format: "raw", bus: "virtio", readonly: true },
+      ],
       networks: [{ bridge: "br-nestlab", mac: "52:54:00:aa:bb:cc", model: "e1000" }],
       vnc: { listen: "0.0.0.0", display: 20 },
       serial: { type: "pty" },
-      boot: { kernel: "/var/lib/nestlab-fixture/vmlinuz", initrd: "/var/lib/nestlab-fixture/initrd.img", cmdline: "console=ttyS0 quiet" },
+      boot: {
+        kernel: "/var/lib/nestlab-fixture/vmlinuz",
+        initrd: "/var/lib/nestlab-fixture/initrd.img",
+        cmdline: "console=ttyS0 quiet",
+      },
       owner: "nestlab/fixture/host-model",
     },
   },
@@ -66,7 +75,14 @@ export const FIXTURE_SPECS: Readonly<Record<string, FixtureSpec>> = {
       domainName: "nlt-domain-fixture-volume",
       memoryMiB: 256,
       vcpus: 1,
-      cpu: { mode: "custom", model: "Opteron_G2", features: [{ name: "svm", policy: "require" }, { name: "x2apic", policy: "disable" }] },
+      cpu: {
+        mode: "custom",
+        model: "Opteron_G2",
+        features: [
+          { name: "svm", policy: "require" },
+          { name: "x2apic", policy: "disable" },
+        ],
+      },
       disks: [{ volume: { pool: "nlt-domain-fixture-pool", volumeName: "disk.qcow2" } }],
       serial: { type: "unix", path: "/run/nestlab-fixture/console.sock" },
       xmlPatches: [

@@ -1,16 +1,33 @@
 import { createHash } from "crypto";
 import { readFileSync } from "fs";
 import * as path from "path";
-import { parseDomainCapabilities, parseDomIfAddr, parseListeners, parseNodeInfo, portTaken } from "../../../components/domain/host-facts";
-import { chooseDomainType, nestedFeature, stableMac, vendorFromCpuinfo } from "../../../components/domain/resolve";
+import {
+  parseDomainCapabilities,
+  parseDomIfAddr,
+  parseListeners,
+  parseNodeInfo,
+  portTaken,
+} from "../../../components/domain/host-facts";
+import {
+  chooseDomainType,
+  nestedFeature,
+  stableMac,
+  vendorFromCpuinfo,
+} from "../../../components/domain/resolve";
 
-const fixture = (name: string): string => readFileSync(path.join(__dirname, "fixtures", name), "utf8");
+const fixture = (name: string): string =>
+  readFileSync(path.join(__dirname, "fixtures", name), "utf8");
 
 describe("parseDomainCapabilities (libvirt 9.0, TCG, captured on an AMD host)", () => {
   const caps = parseDomainCapabilities(fixture("domcapabilities-qemu.xml"));
 
   it("reads which CPU modes TCG supports", () => {
-    expect(caps.modes).toEqual({ "host-passthrough": false, maximum: true, "host-model": true, custom: true });
+    expect(caps.modes).toEqual({
+      "host-passthrough": false,
+      maximum: true,
+      "host-model": true,
+      custom: true,
+    });
   });
 
   it("reads custom models with usability and vendor", () => {
@@ -38,7 +55,11 @@ describe("host output parsers", () => {
   });
 
   it("reads listeners from ss and sees wildcard binds as taking every address", () => {
-    const ss = ["LISTEN 0      128    0.0.0.0:2024 0.0.0.0:*", "LISTEN 0      4096   127.0.0.1:5920 0.0.0.0:*", "LISTEN 0      4096   [::]:8080 [::]:*"].join("\n");
+    const ss = [
+      "LISTEN 0      128    0.0.0.0:2024 0.0.0.0:*",
+      "LISTEN 0      4096   127.0.0.1:5920 0.0.0.0:*",
+      "LISTEN 0      4096   [::]:8080 [::]:*",
+    ].join("\n");
     const listeners = parseListeners(ss);
     expect(listeners).toEqual([
       { address: "0.0.0.0", port: 2024 },
@@ -63,7 +84,9 @@ describe("host decisions", () => {
   it("reads the vendor from cpuinfo flags first, then the vendor string", () => {
     expect(vendorFromCpuinfo("vendor_id\t: GenuineIntel\nflags\t\t: fpu vmx sse\n")).toBe("intel");
     expect(vendorFromCpuinfo("vendor_id\t: AuthenticAMD\nflags\t\t: fpu svm sse\n")).toBe("amd");
-    expect(vendorFromCpuinfo("vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse hypervisor\n")).toBe("amd");
+    expect(vendorFromCpuinfo("vendor_id\t: AuthenticAMD\nflags\t\t: fpu sse hypervisor\n")).toBe(
+      "amd",
+    );
     expect(vendorFromCpuinfo("vendor_id\t: CentaurHauls\nflags\t\t: fpu\n")).toBe("none");
   });
 
@@ -74,8 +97,12 @@ describe("host decisions", () => {
   });
 
   it("derives MACs in 52:54:00 from the domain name and NIC position", () => {
-    const digest = createHash("sha256").update("nestlab-domain-mac\0jiaoshiji\0" + "1").digest();
-    expect(stableMac("jiaoshiji", 1)).toBe(`52:54:00:${[...digest.subarray(0, 3)].map((b) => b.toString(16).padStart(2, "0")).join(":")}`);
+    const digest = createHash("sha256")
+      .update("nestlab-domain-mac\0jiaoshiji\0" + "1")
+      .digest();
+    expect(stableMac("jiaoshiji", 1)).toBe(
+      `52:54:00:${[...digest.subarray(0, 3)].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
+    );
     expect(stableMac("jiaoshiji", 1)).toBe(stableMac("jiaoshiji", 1));
     expect(stableMac("jiaoshiji", 0)).not.toBe(stableMac("jiaoshiji", 1));
     expect(stableMac("classroom", 0)).not.toBe(stableMac("jiaoshiji", 0));

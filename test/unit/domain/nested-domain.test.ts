@@ -14,9 +14,23 @@ pulumi.runtime.setMocks(
       registered.push({ type: args.type, name: args.name, inputs: args.inputs });
       const state =
         args.type === "pulumi-nodejs:dynamic/nestlab:NestedDomain"
-          ? { ...args.inputs, uuid: "6d1f3f1e-0000-4000-8000-000000000005", state: "running", vncAddress: "127.0.0.1:5920", serialAddress: "127.0.0.1:4555", macs: ["52:54:00:11:22:33"], ipAddresses: [], xml: "<domain/>" }
+          ? {
+              ...args.inputs,
+              uuid: "6d1f3f1e-0000-4000-8000-000000000005",
+              state: "running",
+              vncAddress: "127.0.0.1:5920",
+              serialAddress: "127.0.0.1:4555",
+              macs: ["52:54:00:11:22:33"],
+              ipAddresses: [],
+              xml: "<domain/>",
+            }
           : args.type === "test:volume:Volume"
-            ? { pool: "nlt-pool", volumeName: "jiaoshiji.qcow2", path: "/var/lib/nlt-pool/jiaoshiji.qcow2", format: "qcow2" }
+            ? {
+                pool: "nlt-pool",
+                volumeName: "jiaoshiji.qcow2",
+                path: "/var/lib/nlt-pool/jiaoshiji.qcow2",
+                format: "qcow2",
+              }
             : args.inputs;
       return { id: `${args.name}-id`, state };
     },
@@ -36,7 +50,12 @@ class Volume extends pulumi.CustomResource {
   declare readonly volumeName: pulumi.Output<string>;
   declare readonly path: pulumi.Output<string>;
   constructor(name: string) {
-    super("test:volume:Volume", name, { pool: undefined, volumeName: undefined, path: undefined, format: undefined });
+    super("test:volume:Volume", name, {
+      pool: undefined,
+      volumeName: undefined,
+      path: undefined,
+      format: undefined,
+    });
   }
 }
 
@@ -47,7 +66,13 @@ function value<T>(o: pulumi.Output<T>): Promise<T> {
 function shown(): { type: string; name: string; inputs: Record<string, unknown> }[] {
   return registered.map((r) => {
     const { __provider, ...inputs } = r.inputs;
-    return { type: r.type, name: r.name, inputs: r.type.startsWith("pulumi-nodejs") ? { ...inputs, __provider: typeof __provider } : inputs };
+    return {
+      type: r.type,
+      name: r.name,
+      inputs: r.type.startsWith("pulumi-nodejs")
+        ? { ...inputs, __provider: typeof __provider }
+        : inputs,
+    };
   });
 }
 
@@ -71,7 +96,10 @@ describe("NestedDomain", () => {
     });
     expect(await value(domain.uuid)).toBe("6d1f3f1e-0000-4000-8000-000000000005");
     expect(await value(domain.vncAddress)).toBe("127.0.0.1:5920");
-    const secret = (v: unknown) => ({ [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig, value: v });
+    const secret = (v: unknown) => ({
+      [pulumi.runtime.specialSigKey]: pulumi.runtime.specialSecretSig,
+      value: v,
+    });
     expect(shown().sort((a, b) => a.type.localeCompare(b.type))).toEqual([
       { type: "nestlab:domain:NestedDomain", name: "jiaoshiji", inputs: {} },
       {
@@ -109,10 +137,22 @@ describe("NestedDomain", () => {
           cpu: { mode: "custom", model: "qemu64" },
           disks: [],
         }),
-    ).toThrow('topology: {"sockets":2,"cores":1,"threads":1} is not valid; expected sockets × dies × cores × threads = vcpus (4); this one gives 2.');
+    ).toThrow(
+      'topology: {"sockets":2,"cores":1,"threads":1} is not valid; expected sockets × dies × cores × threads = vcpus (4); this one gives 2.',
+    );
     expect(
-      () => new NestedDomain("open-vnc", { domainName: "x", memoryMiB: 256, vcpus: 1, cpu: { mode: "host-model" }, disks: [], vnc: { listen: "0.0.0.0" } }),
-    ).toThrow('vnc.listen: "0.0.0.0" is not valid; expected 127.0.0.1 (the default), or set vnc.password as a Pulumi secret');
+      () =>
+        new NestedDomain("open-vnc", {
+          domainName: "x",
+          memoryMiB: 256,
+          vcpus: 1,
+          cpu: { mode: "host-model" },
+          disks: [],
+          vnc: { listen: "0.0.0.0" },
+        }),
+    ).toThrow(
+      'vnc.listen: "0.0.0.0" is not valid; expected 127.0.0.1 (the default), or set vnc.password as a Pulumi secret',
+    );
     expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs"))).toEqual([]);
   });
 
@@ -125,6 +165,9 @@ describe("NestedDomain", () => {
       disks: [{ path: pulumi.output("/var/lib/libvirt/images/a.qcow2") }],
     });
     await value(domain.uuid);
-    expect(shown().find((r) => r.type.startsWith("pulumi-nodejs"))?.inputs.cpu).toEqual({ mode: "custom", model: "qemu64" });
+    expect(shown().find((r) => r.type.startsWith("pulumi-nodejs"))?.inputs.cpu).toEqual({
+      mode: "custom",
+      model: "qemu64",
+    });
   });
 });

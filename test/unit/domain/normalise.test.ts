@@ -1,6 +1,10 @@
 import { readFileSync } from "fs";
 import * as path from "path";
-import { comparableXml, fieldsFromXml, normaliseDomainXml } from "../../../components/domain/normalise";
+import {
+  comparableXml,
+  fieldsFromXml,
+  normaliseDomainXml,
+} from "../../../components/domain/normalise";
 import { renderDomainXml } from "../../../components/domain/render";
 import { resolveDomainSpec } from "../../../components/domain/resolve";
 import { FIXTURE_SPECS } from "./fixture-specs";
@@ -16,9 +20,14 @@ function rendered(name: string): string {
 }
 
 describe("normaliseDomainXml", () => {
-  it.each(Object.keys(FIXTURE_SPECS))("reads libvirt's stored XML of %s back as exactly what was defined", (name) => {
-    expect(normaliseDomainXml(captured(name), rendered(name))).toBe(comparableXml(rendered(name)));
-  });
+  it.each(Object.keys(FIXTURE_SPECS))(
+    "reads libvirt's stored XML of %s back as exactly what was defined",
+    (name) => {
+      expect(normaliseDomainXml(captured(name), rendered(name))).toBe(
+        comparableXml(rendered(name)),
+      );
+    },
+  );
 
   it("keeps what libvirt added when the defined XML has the same kind of node (a patched-in watchdog's address stays out, the watchdog stays)", () => {
     const normalised = normaliseDomainXml(captured("volume-patched"), rendered("volume-patched"));
@@ -29,7 +38,10 @@ describe("normaliseDomainXml", () => {
   });
 
   it("shows a hand-made memory change", () => {
-    const edited = captured("custom-svm").replace("<currentMemory unit='KiB'>262144</currentMemory>", "<currentMemory unit='KiB'>393216</currentMemory>");
+    const edited = captured("custom-svm").replace(
+      "<currentMemory unit='KiB'>262144</currentMemory>",
+      "<currentMemory unit='KiB'>393216</currentMemory>",
+    );
     const normalised = normaliseDomainXml(edited, rendered("custom-svm"));
     expect(normalised).not.toBe(comparableXml(rendered("custom-svm")));
     const want = fieldsFromXml(rendered("custom-svm"));
@@ -42,7 +54,10 @@ describe("normaliseDomainXml", () => {
   it("shows a feature removed by hand and a device added by hand", () => {
     const edited = captured("custom-svm")
       .replace("    <feature policy='require' name='svm'/>\n", "")
-      .replace("  </devices>", "    <disk type='file' device='disk'><source file='/tmp/extra.img'/><target dev='vdb' bus='virtio'/></disk>\n  </devices>");
+      .replace(
+        "  </devices>",
+        "    <disk type='file' device='disk'><source file='/tmp/extra.img'/><target dev='vdb' bus='virtio'/></disk>\n  </devices>",
+      );
     const have = fieldsFromXml(normaliseDomainXml(edited, rendered("custom-svm")));
     expect(have.cpu).toEqual({ mode: "custom", model: "qemu64", features: [] });
     expect(have.disks.map((d) => d.path)).toEqual([
@@ -54,8 +69,13 @@ describe("normaliseDomainXml", () => {
   });
 
   it("shows a VNC listen address changed by hand", () => {
-    const edited = captured("custom-svm").replace(/listen='127.0.0.1'/g, "listen='0.0.0.0'").replace("address='127.0.0.1'", "address='0.0.0.0'");
-    expect(fieldsFromXml(normaliseDomainXml(edited, rendered("custom-svm"))).vnc).toEqual({ listen: "0.0.0.0", autoport: true });
+    const edited = captured("custom-svm")
+      .replace(/listen='127.0.0.1'/g, "listen='0.0.0.0'")
+      .replace("address='127.0.0.1'", "address='0.0.0.0'");
+    expect(fieldsFromXml(normaliseDomainXml(edited, rendered("custom-svm"))).vnc).toEqual({
+      listen: "0.0.0.0",
+      autoport: true,
+    });
   });
 });
 
@@ -69,13 +89,39 @@ describe("fieldsFromXml", () => {
       topology: { sockets: 4, dies: 1, cores: 1, threads: 1 },
       cpu: { mode: "custom", model: "qemu64", features: [{ name: "svm", policy: "require" }] },
       disks: [
-        { path: "/var/lib/nestlab-fixture/jiaoshiji.qcow2", bus: "virtio", device: "disk", format: "qcow2", readonly: false },
-        { path: "/var/lib/nestlab-fixture/data.qcow2", bus: "sata", device: "disk", format: "qcow2", readonly: false },
-        { path: "/var/lib/nestlab-fixture/rhel7.iso", bus: "ide", device: "cdrom", format: "raw", readonly: true },
+        {
+          path: "/var/lib/nestlab-fixture/jiaoshiji.qcow2",
+          bus: "virtio",
+          device: "disk",
+          format: "qcow2",
+          readonly: false,
+        },
+        {
+          path: "/var/lib/nestlab-fixture/data.qcow2",
+          bus: "sata",
+          device: "disk",
+          format: "qcow2",
+          readonly: false,
+        },
+        {
+          path: "/var/lib/nestlab-fixture/rhel7.iso",
+          bus: "ide",
+          device: "cdrom",
+          format: "raw",
+          readonly: true,
+        },
       ],
       networks: [
         { network: "default", mac: "52:54:00:e8:db:4f", model: "virtio" },
-        { user: { forwards: [{ protocol: "tcp", hostAddress: "127.0.0.1", hostPort: 47222, guestPort: 22 }] }, mac: "52:54:00:c4:13:c5", model: "virtio" },
+        {
+          user: {
+            forwards: [
+              { protocol: "tcp", hostAddress: "127.0.0.1", hostPort: 47222, guestPort: 22 },
+            ],
+          },
+          mac: "52:54:00:c4:13:c5",
+          model: "virtio",
+        },
       ],
       vnc: { listen: "127.0.0.1", autoport: true },
       serial: { type: "tcp", host: "127.0.0.1", port: 47201 },
@@ -89,7 +135,16 @@ describe("fieldsFromXml", () => {
       cmdline: "console=ttyS0 quiet",
     });
     const volume = fieldsFromXml(rendered("volume-patched"));
-    expect(volume.disks).toEqual([{ pool: "nlt-domain-fixture-pool", volumeName: "disk.qcow2", bus: "virtio", device: "disk", format: "qcow2", readonly: false }]);
+    expect(volume.disks).toEqual([
+      {
+        pool: "nlt-domain-fixture-pool",
+        volumeName: "disk.qcow2",
+        bus: "virtio",
+        device: "disk",
+        format: "qcow2",
+        readonly: false,
+      },
+    ]);
     expect(volume.serial).toEqual({ type: "unix", path: "/run/nestlab-fixture/console.sock" });
   });
 });
