@@ -357,20 +357,36 @@ function diskInputs(
 ): pulumi.Input<pulumi.Input<NestedDomainDiskArgs>[]> {
   if (isEventual(disks))
     return pulumi.output(disks).apply((ds) => ds.map((d) => pickDisk(d as NestedDomainDiskArgs)));
-  return disks.map((d) =>
-    isEventual(d)
-      ? pulumi.output(d).apply((x) => pickDisk(x as NestedDomainDiskArgs))
-      : pickDisk(d),
-  );
+  // One Output for the whole list: a disk whose volume is still to be made
+  // then leaves the whole list unknown in a preview. The engine hands a
+  // provider's check() unknown top-level inputs, but drops unknown values
+  // nested inside known objects.
+  return pulumi.all(
+    disks.map((d) =>
+      isEventual(d)
+        ? pulumi.output(d).apply((x) => pickDisk(x as NestedDomainDiskArgs))
+        : pulumi.output(pickDisk(d)),
+    ),
+  ) as pulumi.Output<NestedDomainDiskArgs[]>;
 }
 
 function pickDisk(d: NestedDomainDiskArgs): NestedDomainDiskArgs {
   const { volume, ...rest } = d;
   if (volume === undefined) return rest;
+  // A ConvertedVolume itself: take its `ref`, known only once the volume exists.
+  if (isVolumeWithRef(volume)) return { ...rest, volume: volume.ref };
   const ref = isEventual(volume)
     ? pulumi.output(volume).apply((v) => ({ pool: v.pool, volumeName: v.volumeName }))
     : { pool: volume.pool, volumeName: volume.volumeName };
   return { ...rest, volume: ref };
+}
+
+function isVolumeWithRef(value: unknown): value is { ref: pulumi.Output<NestedDomainVolumeRef> } {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    pulumi.Output.isInstance((value as { ref?: unknown }).ref)
+  );
 }
 
 function isEventual(value: unknown): value is pulumi.Output<unknown> | Promise<unknown> {

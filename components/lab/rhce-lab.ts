@@ -41,6 +41,8 @@ export interface ClassroomArgs {
   readonly networks?: NestedDomainArgs["networks"];
   /** @default true */
   readonly running?: pulumi.Input<boolean>;
+  /** How long an ACPI shutdown may take before the host is forced off. @default 60 */
+  readonly shutdownTimeoutSeconds?: pulumi.Input<number>;
 }
 
 /** How the stack reaches the classroom host to start the lab machines inside it. */
@@ -159,7 +161,7 @@ export class RhceLab extends pulumi.ComponentResource {
         cpu: c.cpu ?? { mode: "host-model" },
         disks: [
           {
-            volume: { pool: this.volume.pool, volumeName: this.volume.volumeName },
+            volume: this.volume,
             bus: c.diskBus ?? "virtio",
           },
         ],
@@ -167,6 +169,7 @@ export class RhceLab extends pulumi.ComponentResource {
         vnc: c.vnc ?? { listen: "127.0.0.1", display: 20 },
         serial: c.serial ?? { type: "tcp", host: "127.0.0.1", port: 4444 },
         running: c.running,
+        shutdownTimeoutSeconds: c.shutdownTimeoutSeconds,
       },
       // The host's nested setting first: a domain started before it would hold
       // /dev/kvm and make the module reload impossible.

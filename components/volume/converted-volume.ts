@@ -191,6 +191,12 @@ export class ConvertedVolume extends pulumi.ComponentResource {
   readonly chain: pulumi.Output<ChainLink[]>;
   /** One line per source file: what a change of decides a reconversion. */
   readonly sourceFingerprint: pulumi.Output<Record<string, string>>;
+  /**
+   * `{ pool, volumeName }` for a domain's disk, known only once the volume
+   * exists: a domain planned in the same update as its volume is not checked
+   * against a volume that is still to be made.
+   */
+  readonly ref: pulumi.Output<{ pool: string; volumeName: string }>;
 
   constructor(name: string, args: ConvertedVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:volume:ConvertedVolume", name, {}, opts);
@@ -232,6 +238,9 @@ export class ConvertedVolume extends pulumi.ComponentResource {
     this.allocatedBytes = volume.allocatedBytes;
     this.chain = volume.chain;
     this.sourceFingerprint = volume.sourceFingerprint;
+    this.ref = pulumi
+      .all([volume.pool, volume.volumeName, volume.path])
+      .apply(([pool, volumeName]) => ({ pool, volumeName }));
     this.registerOutputs({
       path: this.path,
       pool: this.pool,

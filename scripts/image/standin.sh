@@ -130,6 +130,7 @@ make_rootfs() {
   local packages debs="$NESTLAB_CACHE/standin-debs"
   packages="$(grep -v '^[[:space:]]*#' "$here/packages.txt" | grep -v '^[[:space:]]*$' | paste -sd, -)"
   mkdir -p "$debs"
+  # shellcheck disable=SC2016 # "$1" is for mmdebstrap's hook shell
   mmdebstrap --variant=minbase --mode=root \
     --include="$packages" \
     --aptopt='APT::Install-Recommends "false"' \
@@ -171,11 +172,22 @@ customize_rootfs() {
   # A fresh machine id on first boot.
   : >"$root/etc/machine-id"
   rm -f "$root/var/lib/dbus/machine-id"
+  # shellcheck disable=SC2016 # dpkg-query's format, not the shell's
   chroot "$root" dpkg-query -W -f='${Package} ${Version} ${Architecture}\n' | LC_ALL=C sort >"$out/manifest.txt"
   echo "$(wc -l <"$out/manifest.txt") packages"
   # The tarball for the disk, with numeric owners: the appliance that
   # unpacks it has its own user names.
   tar --numeric-owner --xattrs --acls -C "$root" -cf "$work/rootfs.tar" .
+}
+
+# load_order_add MODULES_DIR RELATIVE_PATH INITRD: copies a module into the
+# initramfs and appends it to its load order, once.
+load_order_add() {
+  local name
+  name="$(basename "$2" .ko)"
+  grep -qx "$name" "$3/lib/modules/load-order" 2>/dev/null && return 0
+  cp "$1/$2" "$3/lib/modules/$name.ko"
+  echo "$name" >>"$3/lib/modules/load-order"
 }
 
 # The lab machines' files: kernel, tiny initramfs, a labelled qcow2 disk each,
@@ -187,13 +199,22 @@ make_lab() {
   cp "$root/boot/vmlinuz-$kver" "$lab$LAB_DIR/vmlinuz"
   cp "$root/usr/bin/busybox" "$initrd/bin/busybox"
   install -m 0755 "$here/lab/init" "$initrd/init"
-  for module in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do
-    find "$root/usr/lib/modules/$kver/kernel" -name "$module.ko" -exec cp {} "$initrd/lib/modules/" \;
-    [ -f "$initrd/lib/modules/$module.ko" ] || {
-      echo "module $module.ko not found in kernel $kver"
+  # The virtio disk's modules and what they need, in load order (modules.dep
+  # lists a module's dependencies with the one to load last first).
+  local modules_dir="$root/usr/lib/modules/$kver" target line i
+  local -a deps
+  for target in virtio_pci virtio_blk; do
+    line="$(grep -E "(^|/)$target\.ko:" "$modules_dir/modules.dep")" || {
+      echo "module $target.ko not found in kernel $kver"
       return 1
     }
+    read -r -a deps <<<"${line#*:}"
+    for ((i = ${#deps[@]} - 1; i >= 0; i--)); do
+      load_order_add "$modules_dir" "${deps[i]}" "$initrd"
+    done
+    load_order_add "$modules_dir" "${line%%:*}" "$initrd"
   done
+  cat "$initrd/lib/modules/load-order"
   mknod -m 0600 "$initrd/dev/console" c 5 1
   (cd "$initrd" && find . | LC_ALL=C sort | cpio --quiet -o -H newc --reproducible | gzip -9n) >"$lab$LAB_DIR/initrd.img"
   for name in "${LAB_MACHINES[@]}"; do

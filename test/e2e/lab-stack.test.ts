@@ -10,7 +10,10 @@ import { throwawayStack, ThrowawayStack } from "./harness";
 // every step. A tiny stand-in for the image keeps it fast.
 
 const virsh = (...args: string[]) =>
-  execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], { encoding: "utf8" }).trim();
+  execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], {
+    encoding: "utf8",
+    stdio: "pipe",
+  }).trim();
 const virshOk = (...args: string[]) => {
   try {
     virsh(...args);
@@ -82,6 +85,8 @@ beforeAll(async () => {
       "nestlab:classroom.vnc.listen": { value: "127.0.0.1" },
       "nestlab:classroom.vnc.autoport": { value: "true" },
       "nestlab:classroom.serial.type": { value: "pty" },
+      // No OS on this disk answers ACPI: don't wait the default minute.
+      "nestlab:classroom.shutdownTimeoutSeconds": { value: "3" },
     },
     true,
   );
@@ -94,7 +99,7 @@ afterAll(async () => {
 
 test("preview plans the lab without touching the host", async () => {
   const preview = await lab.stack.preview({ diff: true });
-  expect(preview.changeSummary).toEqual({ create: 6 });
+  expect(preview.changeSummary).toEqual({ create: 7 });
   expect(virshOk("dominfo", id)).toBe(false);
   expect(virshOk("pool-info", id)).toBe(false);
 }, 300_000);
@@ -134,7 +139,7 @@ test("refresh re-reads the host and still finds it as made", async () => {
   const refresh = await lab.stack.refresh();
   expect(refresh.summary.result).toBe("succeeded");
   const preview = await lab.stack.preview();
-  expect(preview.changeSummary).toEqual({ same: 6 });
+  expect(preview.changeSummary).toEqual({ same: 7 });
 }, 300_000);
 
 test("destroy removes the domain, the volume and the pool, and leaves the source as it was", async () => {
