@@ -57,7 +57,8 @@ if ! virsh -c "$uri" version >/dev/null 2>&1; then
   mkdir -p /var/run/libvirt /var/log/libvirt /var/lib/libvirt/qemu
   pgrep -x virtlogd >/dev/null || /usr/sbin/virtlogd --daemon
   log "starting libvirtd"
-  /usr/sbin/libvirtd --daemon --pid-file=/var/run/libvirtd.pid
+  # Errors to a file of its own, so a daemon that will not start can be explained.
+  LIBVIRT_LOG_OUTPUTS="3:file:/var/log/libvirt/libvirtd.log" /usr/sbin/libvirtd --daemon --pid-file=/var/run/libvirtd.pid
   for _ in $(seq 1 60); do
     virsh -c "$uri" version >/dev/null 2>&1 && break
     sleep 0.5
