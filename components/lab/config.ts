@@ -26,6 +26,8 @@ export interface RawLabConfig {
   readonly hostNested?: unknown;
   readonly libvirtUri?: unknown;
   readonly classroom?: unknown;
+  readonly labMachines?: unknown;
+  readonly classroomHostKey?: unknown;
 }
 
 export interface LabConfig {
@@ -37,20 +39,33 @@ export interface LabConfig {
   readonly libvirtUri?: string;
   /** The classroom host's settings, passed on to NestedDomain as they are (it validates them). */
   readonly classroom: Record<string, unknown>;
+  /** The lab machines to start inside the classroom host; empty: none. */
+  readonly labMachines: string[];
+  /** The classroom host's public SSH host key, pinned (from the stand-in when it is the source). */
+  readonly classroomHostKey?: string;
+  /** Where the stand-in image is, when it is the source: its keys are read from there. */
+  readonly standinDir?: string;
 }
 
 /** The file name of the stand-in image's chain top inside its folder. */
 export const STANDIN_TOP = "RHEL7_Server-000002.vmdk";
+/** The stand-in's root key and host key, beside the image. */
+export const STANDIN_SSH_KEY = "id_ed25519";
+export const STANDIN_HOST_KEY = "ssh_host_ed25519_key.pub";
 
 /**
  * `source: standin` means the stand-in image that `npm run image:standin`
  * builds into the cache (`$NESTLAB_CACHE/standin/current`).
  */
 export function standinSource(env: Readonly<Record<string, string | undefined>>): string {
+  return path.join(standinDir(env), STANDIN_TOP);
+}
+
+export function standinDir(env: Readonly<Record<string, string | undefined>>): string {
   const cache =
     env.NESTLAB_CACHE ||
     path.join(env.XDG_CACHE_HOME || path.join(env.HOME || "/root", ".cache"), "nestlab");
-  return path.join(cache, "standin", "current", STANDIN_TOP);
+  return path.join(cache, "standin", "current");
 }
 
 export function parseLabConfig(
@@ -108,13 +123,44 @@ export function parseLabConfig(
       "an object (set its keys with `pulumi config set --path classroom.memoryMiB 8096`)",
     );
   }
+  const labMachines = raw.labMachines ?? [];
+  if (!Array.isArray(labMachines) || labMachines.some((m) => typeof m !== "string")) {
+    throw new InvalidArgumentError(
+      "nestlab:labMachines",
+      labMachines,
+      'a list of machine names inside the classroom host, e.g. ["classroom", "server", "desktop"]',
+    );
+  }
+  const classroomHostKey = raw.classroomHostKey;
+  if (
+    classroomHostKey !== undefined &&
+    (typeof classroomHostKey !== "string" ||
+      !/^ssh-[a-z0-9-]+ [A-Za-z0-9+/=]+/.test(classroomHostKey))
+  ) {
+    throw new InvalidArgumentError(
+      "nestlab:classroomHostKey",
+      classroomHostKey,
+      'the classroom host\'s public host key, "ssh-ed25519 AAAA…" (its /etc/ssh/ssh_host_ed25519_key.pub)',
+    );
+  }
+  const standin = source === "standin";
+  if (labMachines.length > 0 && !standin && classroomHostKey === undefined) {
+    throw new InvalidArgumentError(
+      "nestlab:classroomHostKey",
+      classroomHostKey,
+      "the classroom host's public host key when labMachines are started (and its root key as the secret nestlab:classroomSshKey)",
+    );
+  }
   return {
-    source: source === "standin" ? standinSource(env) : source,
+    source: standin ? standinSource(env) : source,
     pool,
     poolPath,
     volumeName,
     hostNested: hostNested as HostNestedMode,
     libvirtUri,
     classroom: classroom as Record<string, unknown>,
+    labMachines: labMachines as string[],
+    classroomHostKey: classroomHostKey as string | undefined,
+    standinDir: standin ? standinDir(env) : undefined,
   };
 }

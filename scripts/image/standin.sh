@@ -83,7 +83,19 @@ cache_key() {
   )
 }
 
+# $NESTLAB_CACHE/standin/current points at the newest image: the stacks'
+# `source: standin` reads it there. Replaced atomically (a rename).
+publish() {
+  mkdir -p "$NESTLAB_CACHE/standin"
+  ln -sfn "$final" "$NESTLAB_CACHE/standin/.current.$$"
+  mv -Tf "$NESTLAB_CACHE/standin/.current.$$" "$NESTLAB_CACHE/standin/current"
+  # Images of older inputs (about 660 MiB each) go once they are an hour old.
+  find "$NESTLAB_CACHE" -maxdepth 1 -type d -name 'standin-*' ! -path "$final" -mmin +60 \
+    -exec rm -rf --one-file-system {} +
+}
+
 found() {
+  publish
   log "cached: $final"
   printf '%s\n' "$final"
   exit 0
@@ -346,6 +358,7 @@ main() {
   step delta make_delta
   step finish finish
   mv "$out" "$final"
+  publish
   log "built in $(($(date +%s) - build_started)) s: $final"
   printf '%s\n' "$final"
 }
