@@ -298,7 +298,7 @@ export class NestedDomain extends pulumi.ComponentResource {
       );
       if (isPlainObject(args.vnc)) validateVncPassword(knownParts(args.vnc.password));
     } catch (e) {
-      throw new pulumi.ResourceError((e as Error).message, this);
+      throw new pulumi.ResourceError((e as Error).message, this, true);
     }
     const vnc = args.vnc === undefined ? undefined : pulumi.output(args.vnc);
     const domain = new NestedDomainResource(

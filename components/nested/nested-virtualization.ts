@@ -138,7 +138,7 @@ export class NestedVirtualization extends pulumi.ComponentResource {
       if (isPlain(args.mode)) validateMode(args.mode);
       if (isPlain(args.restoreOnDelete)) validateRestoreOnDelete(args.restoreOnDelete);
     } catch (e) {
-      if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, this);
+      if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, this, true);
       throw e;
     }
     const resource = new NestedVirtualizationResource(
