@@ -10,3 +10,5 @@ export { RhceLab } from "./lab/rhce-lab";
 export type { RhceLabArgs, ClassroomArgs } from "./lab/rhce-lab";
 export { parseLabConfig } from "./lab/config";
 export type { LabConfig } from "./lab/config";
+export { NatNetwork } from "./network/nat-network";
+export type { NatNetworkArgs } from "./network/nat-network";

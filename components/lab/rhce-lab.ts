@@ -6,6 +6,7 @@ import { ConvertedVolume } from "../volume/converted-volume";
 import { HostNestedMode, HOST_NESTED_MODES } from "./config";
 import { InvalidArgumentError } from "../core/errors";
 import { LabMachine } from "./lab-machine";
+import { NatNetwork, NatNetworkArgs } from "../network/nat-network";
 import { RHCE_LAB_MACHINES, validateLabMachines } from "./lab-machines";
 
 /** The classroom host ("jiaoshiji"): the seed's qemu-kvm line, as typed settings. */
@@ -84,6 +85,13 @@ export interface RhceLabArgs {
   /** @default - the seed's classroom host */
   readonly classroom?: ClassroomArgs;
   /**
+   * A libvirt NAT network the stack makes for the classroom host, which gets
+   * a NIC on it (the seed's "bridge" way in, without touching the host's own
+   * interfaces).
+   * @default - none
+   */
+  readonly natNetwork?: Omit<NatNetworkArgs, "host">;
+  /**
    * Start the lab machines inside the classroom host (through its SSH
    * forward, `classroom.sshPort`), as `rht-vmctl start` would.
    * @default - not started by the stack
@@ -99,6 +107,7 @@ export interface RhceLabArgs {
 export class RhceLab extends pulumi.ComponentResource {
   readonly nested?: NestedVirtualization;
   readonly volume: ConvertedVolume;
+  readonly network?: NatNetwork;
   readonly classroom: NestedDomain;
   /** Where the classroom host's VNC server listens, e.g. "127.0.0.1:5920". */
   readonly vncAddress: pulumi.Output<string | null>;
@@ -138,6 +147,13 @@ export class RhceLab extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    if (args.natNetwork) {
+      this.network = new NatNetwork(
+        `${name}-network`,
+        { ...args.natNetwork, host: args.host },
+        { parent: this },
+      );
+    }
     const sshForward =
       c.sshPort === undefined
         ? []
@@ -165,7 +181,9 @@ export class RhceLab extends pulumi.ComponentResource {
             bus: c.diskBus ?? "virtio",
           },
         ],
-        networks: pulumi.output(c.networks ?? []).apply((extra) => [...sshForward, ...extra]),
+        networks: pulumi
+          .all([pulumi.output(c.networks ?? []), this.network?.networkName])
+          .apply(([extra, net]) => [...sshForward, ...(net ? [{ network: net }] : []), ...extra]),
         vnc: c.vnc ?? { listen: "127.0.0.1", display: 20 },
         serial: c.serial ?? { type: "tcp", host: "127.0.0.1", port: 4444 },
         running: c.running,

@@ -277,7 +277,8 @@ function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): v
       validateVolumeArgs(Object.fromEntries(keys.map((k) => [k, args[k]])));
     if (args.createPool && isPlain(args.createPool.path)) validatePoolPath(args.createPool.path);
   } catch (e) {
-    if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, resource, true);
+    if (e instanceof InvalidArgumentError)
+      throw new pulumi.ResourceError(e.message, resource, true);
     throw e;
   }
 }

@@ -103,6 +103,26 @@ describe("RhceLab", () => {
     expect(await value(lab.vncAddress)).toBe("127.0.0.1:5920");
   });
 
+  test("makes a NAT network and gives the classroom host a NIC on it", async () => {
+    const lab = new RhceLab("rhce", {
+      source: "/images/top.vmdk",
+      pool: "p",
+      hostNested: "skip",
+      natNetwork: { networkName: "rhce", address: "192.168.100.1" },
+      classroom: { sshPort: 2222 },
+    });
+    await settled(lab);
+    expect(find("pulumi-nodejs:dynamic/nestlab:Network").inputs).toMatchObject({
+      networkName: "rhce",
+      address: "192.168.100.1",
+    });
+    expect(find("nestlab:network:NatNetwork")).toMatchObject({ name: "rhce-network" });
+    expect(find("pulumi-nodejs:dynamic/nestlab:NestedDomain").inputs.networks).toEqual([
+      { user: { forwards: [{ hostPort: 2222, guestPort: 22, hostAddress: "127.0.0.1" }] } },
+      { network: "rhce" },
+    ]);
+  });
+
   test('registers no host setting with hostNested "skip", and the host vendor is then read by the domain', async () => {
     const lab = new RhceLab("dev", { source: "/images/top.vmdk", pool: "p", hostNested: "skip" });
     await settled(lab);

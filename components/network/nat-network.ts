@@ -1,0 +1,89 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
+import { InvalidArgumentError } from "../core/errors";
+import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { HostConnection } from "../host/connection";
+import { ForwardMode, validateNetworkSpec } from "./network-xml";
+
+export interface NatNetworkArgs {
+  /** The libvirt host. @default - this machine, qemu:///system */
+  readonly host?: pulumi.Input<HostConnection>;
+  /** The libvirt network name; a domain's NIC names it (`networks: [{ network }]`). */
+  readonly networkName: pulumi.Input<string>;
+  /** "nat" (to the host's uplink), "route", or "isolated". @default "nat" */
+  readonly mode?: pulumi.Input<ForwardMode>;
+  /** The host bridge's name. @default - chosen by libvirt (virbrN) */
+  readonly bridgeName?: pulumi.Input<string>;
+  /** The host's IPv4 address on the network, e.g. "192.168.100.1". */
+  readonly address: pulumi.Input<string>;
+  /** @default 24 */
+  readonly prefixLength?: pulumi.Input<number>;
+  /** The DHCP range. @default - no DHCP */
+  readonly dhcp?: pulumi.Input<{ start: pulumi.Input<string>; end: pulumi.Input<string> }>;
+  /** Start with libvirtd. @default true */
+  readonly autostart?: pulumi.Input<boolean>;
+}
+
+class NetworkResource extends pulumi.dynamic.Resource {
+  declare readonly uuid: pulumi.Output<string>;
+  declare readonly bridge: pulumi.Output<string>;
+  declare readonly networkName: pulumi.Output<string>;
+
+  constructor(name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+    super(
+      providerFromModule(require.resolve("./provider")),
+      name,
+      { ...props, uuid: undefined, bridge: undefined, active: undefined },
+      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
+      DYNAMIC_MODULE,
+      "Network",
+    );
+  }
+}
+
+/**
+ * A libvirt virtual network (NAT by default) that the stack defines, starts
+ * and removes: what the classroom host's NIC plugs into when it needs no
+ * host bridge. A network of that name that the stack did not make is never
+ * taken over.
+ */
+export class NatNetwork extends pulumi.ComponentResource {
+  readonly networkName: pulumi.Output<string>;
+  readonly uuid: pulumi.Output<string>;
+  /** The host bridge libvirt made. */
+  readonly bridge: pulumi.Output<string>;
+
+  constructor(name: string, args: NatNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nestlab:network:NatNetwork", name, {}, opts);
+    const known = Object.fromEntries(
+      Object.entries(args).filter(([k, v]) => k !== "host" && typeof v !== "object"),
+    );
+    if (!pulumi.Output.isInstance(args.networkName) && !pulumi.Output.isInstance(args.address)) {
+      try {
+        validateNetworkSpec(known);
+      } catch (e) {
+        if (e instanceof InvalidArgumentError)
+          throw new pulumi.ResourceError(e.message, this, true);
+        throw e;
+      }
+    }
+    const net = new NetworkResource(
+      name,
+      {
+        ...hostInputs(args.host),
+        networkName: args.networkName,
+        mode: args.mode,
+        bridgeName: args.bridgeName,
+        address: args.address,
+        prefixLength: args.prefixLength,
+        dhcp: args.dhcp,
+        autostart: args.autostart,
+      },
+      { parent: this },
+    );
+    this.networkName = net.networkName;
+    this.uuid = net.uuid;
+    this.bridge = net.bridge;
+    this.registerOutputs({ networkName: this.networkName, uuid: this.uuid, bridge: this.bridge });
+  }
+}
