@@ -17,6 +17,7 @@ const settings = parseLabConfig(
     classroom: config.getObject("classroom"),
     labMachines: config.getObject("labMachines"),
     classroomHostKey: config.get("classroomHostKey"),
+    natNetwork: config.getObject("natNetwork"),
   },
   process.env,
 );
@@ -54,6 +55,7 @@ const lab = new RhceLab("rhce", {
   volumeName: settings.volumeName,
   hostNested: settings.hostNested,
   classroom: settings.classroom,
+  natNetwork: settings.natNetwork,
   labMachines: keys && {
     names: settings.labMachines,
     sshPrivateKey: keys.privateKey,

@@ -28,6 +28,7 @@ export interface RawLabConfig {
   readonly classroom?: unknown;
   readonly labMachines?: unknown;
   readonly classroomHostKey?: unknown;
+  readonly natNetwork?: unknown;
 }
 
 export interface LabConfig {
@@ -43,6 +44,11 @@ export interface LabConfig {
   readonly labMachines: string[];
   /** The classroom host's public SSH host key, pinned (from the stand-in when it is the source). */
   readonly classroomHostKey?: string;
+  /** A NAT network for the classroom host, passed on to NatNetwork as it is (it validates it). */
+  readonly natNetwork?: { readonly networkName: string; readonly address: string } & Record<
+    string,
+    unknown
+  >;
   /** Where the stand-in image is, when it is the source: its keys are read from there. */
   readonly standinDir?: string;
 }
@@ -143,6 +149,17 @@ export function parseLabConfig(
       'the classroom host\'s public host key, "ssh-ed25519 AAAA…" (its /etc/ssh/ssh_host_ed25519_key.pub)',
     );
   }
+  const natNetwork = raw.natNetwork;
+  if (
+    natNetwork !== undefined &&
+    (typeof natNetwork !== "object" || natNetwork === null || Array.isArray(natNetwork))
+  ) {
+    throw new InvalidArgumentError(
+      "nestlab:natNetwork",
+      natNetwork,
+      "an object { networkName, address, dhcp? } (`pulumi config set --path natNetwork.networkName rhce`)",
+    );
+  }
   const standin = source === "standin";
   if (labMachines.length > 0 && !standin && classroomHostKey === undefined) {
     throw new InvalidArgumentError(
@@ -161,6 +178,7 @@ export function parseLabConfig(
     classroom: classroom as Record<string, unknown>,
     labMachines: labMachines as string[],
     classroomHostKey: classroomHostKey as string | undefined,
+    natNetwork: natNetwork as LabConfig["natNetwork"],
     standinDir: standin ? standinDir(env) : undefined,
   };
 }

@@ -12,7 +12,20 @@ describe("parseLabConfig", () => {
       hostNested: "enable",
       libvirtUri: undefined,
       classroom: {},
+      labMachines: [],
+      classroomHostKey: undefined,
+      natNetwork: undefined,
+      standinDir: undefined,
     });
+  });
+
+  it("takes the stand-in's keys when it is the source, so labMachines need no host key", () => {
+    const c = parseLabConfig(
+      { source: "standin", labMachines: ["classroom", "server", "desktop"] },
+      env,
+    );
+    expect(c.standinDir).toBe("/home/u/.cache/nestlab/standin/current");
+    expect(c.labMachines).toEqual(["classroom", "server", "desktop"]);
   });
 
   it('resolves source "standin" to the cached stand-in image', () => {
@@ -43,6 +56,22 @@ describe("parseLabConfig", () => {
     [
       { source: "/a", classroom: [1] },
       /^nestlab:classroom: \[1\] is not valid; expected an object/,
+    ],
+    [
+      { source: "/a", labMachines: "server" },
+      /^nestlab:labMachines: "server" is not valid; expected a list of machine names/,
+    ],
+    [
+      { source: "/a", labMachines: ["server"] },
+      /^nestlab:classroomHostKey: \(nothing\) is not valid; expected the classroom host's public host key when labMachines are started/,
+    ],
+    [
+      { source: "/a", classroomHostKey: "AAAA" },
+      /^nestlab:classroomHostKey: "AAAA" is not valid; expected the classroom host's public host key, "ssh-ed25519 AAAA…"/,
+    ],
+    [
+      { source: "/a", natNetwork: "rhce" },
+      /^nestlab:natNetwork: "rhce" is not valid; expected an object/,
     ],
   ])("refuses %j", (raw, message) => {
     expect(() => parseLabConfig(raw, env)).toThrow(message);
