@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { PreconditionError } from "../core/errors";
+import { UNKNOWN } from "../core/unknown";
 import { HostAccess, HostSpec, describeHost, withHost } from "../host";
 import { applyChange } from "./apply";
 import { NestedArgs, NestedMode, validateNestedArgs } from "./args";
@@ -7,9 +8,6 @@ import { detectNested } from "./detect";
 import { liveNested, NestedFacts, NestedObserved, observe } from "./facts";
 import { MANAGED_FILE } from "./modprobe-conf";
 import { planDelete, planNested, satisfies } from "./plan";
-
-/** The engine's placeholder for a value not known during preview. */
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** What the component passes in. */
 export interface NestedInputs {

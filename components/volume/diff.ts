@@ -1,5 +1,6 @@
-/** The engine's placeholder for a value not known during a preview. */
-export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+import { hasUnknown, UNKNOWN } from "../core/unknown";
+
+export { UNKNOWN };
 
 /**
  * Inputs whose change makes a different volume: each replaces it. The
@@ -44,8 +45,8 @@ export function diffVolume(olds: Props, news: Props): VolumeDiff {
   // A new way to reach the same host (user, port, key) is an update, not a new volume.
   const updates = !same(oldHost.ssh, newHost.ssh) || !same(olds.sshPrivateKey, news.sshPrivateKey);
   const samePath =
-    (isUnknown(news.pool) || olds.pool === news.pool) &&
-    (isUnknown(news.volumeName) || olds.volumeName === news.volumeName);
+    (hasUnknown(news.pool) || olds.pool === news.pool) &&
+    (hasUnknown(news.volumeName) || olds.volumeName === news.volumeName);
   return {
     changes: replaces.length > 0 || updates,
     replaces,
@@ -53,17 +54,9 @@ export function diffVolume(olds: Props, news: Props): VolumeDiff {
   };
 }
 
-/** Whether a value holds the engine's unknown placeholder anywhere. */
-export function isUnknown(value: unknown): boolean {
-  if (value === UNKNOWN) return true;
-  if (Array.isArray(value)) return value.some(isUnknown);
-  if (value !== null && typeof value === "object") return Object.values(value).some(isUnknown);
-  return false;
-}
-
 /** Deep equality of plain JSON values, key order ignored; unknown is never equal. */
 export function same(a: unknown, b: unknown): boolean {
-  if (isUnknown(a) || isUnknown(b)) return false;
+  if (hasUnknown(a) || hasUnknown(b)) return false;
   if (a === b) return true;
   if (a === null || b === null || typeof a !== "object" || typeof b !== "object") return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

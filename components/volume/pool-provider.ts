@@ -4,7 +4,8 @@ import { requireTools, virsh } from "../core/tools";
 import { HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { validatePoolName, validatePoolPath } from "./args";
-import { diffVolume, isUnknown } from "./diff";
+import { hasUnknown } from "../core/unknown";
+import { diffVolume } from "./diff";
 import { poolState } from "./pool-ops";
 
 /** What the StoragePool resource (createPool) hands its provider. */
@@ -32,7 +33,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   configure: async () => undefined,
 
   async check(_olds, news) {
-    if (isUnknown(news)) return { inputs: news };
+    if (hasUnknown(news)) return { inputs: news };
     try {
       return {
         inputs: {
@@ -49,7 +50,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   },
 
   async diff(_id, olds, news) {
-    const replaces = ["pool", "path"].filter((k) => isUnknown(news[k]) || olds[k] !== news[k]);
+    const replaces = ["pool", "path"].filter((k) => hasUnknown(news[k]) || olds[k] !== news[k]);
     const host = diffVolume({ host: olds.host }, { host: news.host });
     replaces.push(...host.replaces);
     // Two pools cannot share a name or a folder: the old one goes first.

@@ -7,7 +7,8 @@ import { withHost } from "../host/index";
 import { PlainVolumeArgs, validateVolumeArgs, VolumeOptions } from "./args";
 import { ChainLink, parseImageInfo } from "./chain";
 import { convertArgv, measureArgv, parseMeasure, resizeArgv } from "./convert-argv";
-import { diffVolume, isUnknown } from "./diff";
+import { hasUnknown } from "../core/unknown";
+import { diffVolume } from "./diff";
 import { SourceImageError } from "./errors";
 import { fingerprintChanges } from "./fingerprint";
 import { inspectSource } from "./inspect";
@@ -57,7 +58,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
    */
   async check(_olds, news) {
     const inputs = news as ConvertedVolumeInputs;
-    if (isUnknown(inputs)) return { inputs: news };
+    if (hasUnknown(inputs)) return { inputs: news };
     let options: VolumeOptions;
     try {
       options = validateVolumeArgs(inputs);
