@@ -1,45 +1,23 @@
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources, value } from "../../support/mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const registered: Registered[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state =
-        args.type === "pulumi-nodejs:dynamic/nestlab:NestedDomain"
-          ? {
-              ...args.inputs,
-              uuid: "6d1f3f1e-0000-4000-8000-000000000005",
-              state: "running",
-              vncAddress: "127.0.0.1:5920",
-              serialAddress: "127.0.0.1:4555",
-              macs: ["52:54:00:11:22:33"],
-              ipAddresses: [],
-              xml: "<domain/>",
-            }
-          : args.type === "test:volume:Volume"
-            ? {
-                pool: "nlt-pool",
-                volumeName: "jiaoshiji.qcow2",
-                path: "/var/lib/nlt-pool/jiaoshiji.qcow2",
-                format: "qcow2",
-              }
-            : args.inputs;
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+const registered = recordResources({
+  "pulumi-nodejs:dynamic/nestlab:NestedDomain": {
+    uuid: "6d1f3f1e-0000-4000-8000-000000000005",
+    state: "running",
+    vncAddress: "127.0.0.1:5920",
+    serialAddress: "127.0.0.1:4555",
+    macs: ["52:54:00:11:22:33"],
+    ipAddresses: [],
+    xml: "<domain/>",
   },
-  "nestlab",
-  "test",
-  false,
-);
+  "test:volume:Volume": {
+    pool: "nlt-pool",
+    volumeName: "jiaoshiji.qcow2",
+    path: "/var/lib/nlt-pool/jiaoshiji.qcow2",
+    format: "qcow2",
+  },
+});
 
 // Imported after setMocks, as the Pulumi docs require.
 import { NestedDomain } from "../../../components/domain";
@@ -57,10 +35,6 @@ class Volume extends pulumi.CustomResource {
       format: undefined,
     });
   }
-}
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
 }
 
 function shown(): { type: string; name: string; inputs: Record<string, unknown> }[] {

@@ -1,39 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources, Registered, value } from "../../support/mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-}
-
-const registered: Registered[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state: Record<string, unknown> = { ...args.inputs };
-      if (args.type === "pulumi-nodejs:dynamic/nestlab:NestedVirtualization")
-        state.vendor = "intel";
-      if (args.type === "pulumi-nodejs:dynamic/nestlab:NestedDomain") {
-        state.vncAddress = "127.0.0.1:5920";
-        state.serialAddress = "127.0.0.1:4444";
-      }
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+const registered = recordResources({
+  "pulumi-nodejs:dynamic/nestlab:NestedVirtualization": { vendor: "intel" },
+  "pulumi-nodejs:dynamic/nestlab:NestedDomain": {
+    vncAddress: "127.0.0.1:5920",
+    serialAddress: "127.0.0.1:4444",
   },
-  "nestlab",
-  "test",
-  false,
-);
+});
 
 // Imported after setMocks, as the Pulumi docs require.
 import { RhceLab } from "../../../components";
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
 
 /** Resolves when every child of the lab has been registered. */
 function settled(lab: RhceLab): Promise<unknown> {

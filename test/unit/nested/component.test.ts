@@ -1,48 +1,22 @@
 import * as pulumi from "@pulumi/pulumi";
+import { recordResources, value } from "../../support/mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  parent?: string;
-}
-
-const registered: Registered[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state =
-        args.type === "pulumi-nodejs:dynamic/nestlab:NestedVirtualization"
-          ? {
-              ...args.inputs,
-              vendor: "amd",
-              module: "kvm_amd",
-              moduleState: "loaded",
-              nested: true,
-              persisted: null,
-              nestedAfterReboot: true,
-              pendingReboot: false,
-              runningGuests: 0,
-              guests: [],
-            }
-          : args.inputs;
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+const registered = recordResources({
+  "pulumi-nodejs:dynamic/nestlab:NestedVirtualization": {
+    vendor: "amd",
+    module: "kvm_amd",
+    moduleState: "loaded",
+    nested: true,
+    persisted: null,
+    nestedAfterReboot: true,
+    pendingReboot: false,
+    runningGuests: 0,
+    guests: [],
   },
-  "nestlab",
-  "test",
-  false,
-);
+});
 
 // Imported after setMocks, as the Pulumi docs require.
 import { NestedVirtualization } from "../../../components/nested";
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
 
 beforeEach(() => {
   registered.length = 0;

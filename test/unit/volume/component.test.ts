@@ -1,45 +1,18 @@
-import * as pulumi from "@pulumi/pulumi";
+import { recordResources, value } from "../../support/mocks";
 
-interface Registered {
-  type: string;
-  name: string;
-  inputs: Record<string, unknown>;
-  parent?: string;
-}
-
-const registered: Registered[] = [];
-
-pulumi.runtime.setMocks(
-  {
-    newResource(args: pulumi.runtime.MockResourceArgs) {
-      registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-      const state =
-        args.type === "pulumi-nodejs:dynamic/nestlab:ConvertedVolume"
-          ? {
-              ...args.inputs,
-              volumeName: "classroom.qcow2",
-              path: "/pool/classroom.qcow2",
-              format: "qcow2",
-              virtualSizeBytes: 4294967296,
-              allocatedBytes: 1310720000,
-              chain: [],
-            }
-          : args.inputs;
-      return { id: `${args.name}-id`, state };
-    },
-    call: (args: pulumi.runtime.MockCallArgs) => args.inputs,
+const registered = recordResources({
+  "pulumi-nodejs:dynamic/nestlab:ConvertedVolume": {
+    volumeName: "classroom.qcow2",
+    path: "/pool/classroom.qcow2",
+    format: "qcow2",
+    virtualSizeBytes: 4294967296,
+    allocatedBytes: 1310720000,
+    chain: [],
   },
-  "nestlab",
-  "test",
-  false,
-);
+});
 
 // Imported after setMocks, as the Pulumi docs require.
 import { ConvertedVolume } from "../../../components/volume";
-
-function value<T>(o: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => o.apply(resolve));
-}
 
 /** How the mocks see an SSH key that is a secret with no value (a local host). */
 const SECRET_NOTHING = {
