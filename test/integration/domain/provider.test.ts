@@ -162,7 +162,7 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect((await virsh("dominfo", state.id)).exitCode).not.toBe(0);
     expect((await domainNames()).filter((n) => n.startsWith(`${PREFIX}renamed`))).toEqual([]);
-    await expect(fs.stat(disk)).resolves.toBeTruthy();
+    expect((await fs.stat(disk)).isFile()).toBe(true);
     await provider.delete(state.id, state.outs);
   });
 });
