@@ -12,6 +12,7 @@ import {
   validateVolumeArgs,
 } from "./args";
 import { ChainLink } from "./chain";
+import { REPLACING_PROPERTIES } from "./diff";
 
 /** Create the pool as a directory pool (`virsh pool-define-as <pool> dir --target <path>`). */
 export interface CreatePoolArgs {
@@ -258,19 +259,8 @@ export class ConvertedVolume extends pulumi.ComponentResource {
  * validates the rest once known), so a typo fails before the engine starts work.
  */
 function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): void {
-  const keys = [
-    "source",
-    "pool",
-    "volumeName",
-    "mode",
-    "compression",
-    "clusterSizeKiB",
-    "preallocation",
-    "compat",
-    "virtualSizeGiB",
-    "convert",
-    "ovaDisk",
-  ] as const;
+  // The arguments are the replacing properties but the fingerprint, which check() adds.
+  const keys = REPLACING_PROPERTIES.filter((k) => k !== "sourceFingerprint");
   const values = keys.map((k) => args[k]);
   try {
     if (values.every(isPlain))
