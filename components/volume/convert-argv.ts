@@ -1,5 +1,8 @@
 import { Preallocation, Qcow2Compat } from "./args";
 
+/** How QEMU submits the target's writes: one io_uring ring, or its pool of worker threads. */
+export type TargetAio = "io_uring" | "threads";
+
 /** How qemu-img reads and writes during a conversion (what `npm run bench:convert` measures). */
 export interface ConvertTuning {
   /** Parallel coroutines (`-m`, 1 to 16; qemu-img's default is 8). */
@@ -10,24 +13,33 @@ export interface ConvertTuning {
   readonly targetCache?: "unsafe" | "writeback" | "none" | "directsync" | "writethrough";
   /** Source cache mode (`-T`); the default is "writeback" (the page cache). */
   readonly sourceCache?: "writeback" | "none";
-  /** `-n --target-is-zero`: write into an existing, freshly created (all-zero) target. */
-  readonly targetIsZero?: boolean;
+  /** The target's `file.aio`; QEMU's own default is "threads". */
+  readonly targetAio?: TargetAio;
 }
 
 /**
  * The tuning the provider uses, chosen with `npm run bench:convert` (a 4 GiB
- * chain with 1.2 GiB of data, cold cache, sync included; see
- * scripts/bench/convert.ts for the figures): 16 coroutines with out-of-order
- * writes keep reads and writes overlapping. Out-of-order writes only change
- * where the qcow2's clusters land in its file (in runs of up to 2 MiB), never
- * the data. The target cache stays qemu-img's default ("unsafe": no flushes
- * during the conversion) and the provider makes the finished file durable
- * with one `sync` before it is linked into place: as safe as `-t writeback`
- * and cheaper. O_DIRECT (`-t none -T none`) is much slower on ordinary disks,
- * 2 MiB clusters bought nothing, and `--target-is-zero` buys nothing because
- * a freshly created qcow2 is known to be zero anyway.
+ * chain with 1.2 GiB of data, cold cache, sync included; the figures are in
+ * components/volume/README.md):
+ * - 16 coroutines with out-of-order writes keep reads and writes overlapping.
+ *   Out-of-order writes only change where the qcow2's clusters land in its
+ *   file, never the data.
+ * - io_uring for the target: a vmdk is read one 64 KiB grain at a time, so the
+ *   conversion is tens of thousands of small writes; handing each to QEMU's
+ *   worker threads cost more system time than copying the data. Where the
+ *   host cannot (an old kernel, io_uring disabled, a QEMU built without it),
+ *   the provider converts again with "threads" (see ioUringRefused).
+ * - The target cache stays qemu-img's default ("unsafe": no flushes during the
+ *   conversion); the provider makes the finished file durable with one `sync`
+ *   before it is linked into place: as safe as `-t writeback`, and cheaper.
+ *   O_DIRECT (`-t none`) is much slower on ordinary disks; 2 MiB clusters
+ *   bought nothing.
  */
-export const DEFAULT_TUNING: ConvertTuning = { coroutines: 16, outOfOrderWrites: true };
+export const DEFAULT_TUNING: ConvertTuning = {
+  coroutines: 16,
+  outOfOrderWrites: true,
+  targetAio: "io_uring",
+};
 
 /** What the output image should look like. */
 export interface ConvertOptions {
@@ -35,20 +47,23 @@ export interface ConvertOptions {
   readonly inputFormat: string;
   /** A file name, or a `json:{…}` name (a disk inside an OVA). */
   readonly input: string;
+  /** The qcow2 file, already made by createTargetArgv (its creation options live there). */
   readonly output: string;
   readonly compression?: boolean;
-  readonly clusterSizeKiB?: number;
-  readonly preallocation?: Preallocation;
-  readonly compat?: Qcow2Compat;
   /** Print progress (`-p`). */
   readonly progress?: boolean;
   readonly tuning?: ConvertTuning;
 }
 
+/** How the qcow2 is created (its `-o` options). */
+export interface Qcow2Creation {
+  readonly clusterSizeKiB?: number;
+  readonly preallocation?: Preallocation;
+  readonly compat?: Qcow2Compat;
+}
+
 /** The qcow2 creation options (`-o`) for the output. */
-export function qcow2Options(
-  o: Pick<ConvertOptions, "clusterSizeKiB" | "preallocation" | "compat">,
-): string[] {
+export function qcow2Options(o: Qcow2Creation): string[] {
   const opts: string[] = [];
   if (o.clusterSizeKiB !== undefined) opts.push(`cluster_size=${o.clusterSizeKiB * 1024}`);
   if (o.preallocation !== undefined) opts.push(`preallocation=${o.preallocation}`);
@@ -56,38 +71,18 @@ export function qcow2Options(
   return opts;
 }
 
-/**
- * argv of the one `qemu-img convert` that makes the volume: the same
- * function serves the provider and the benchmark. The source is opened
- * read-only without `-U` (force-share): a disk a running VM writes to makes
- * qemu-img fail on its lock instead of copying a torn image.
- */
-export function convertArgv(o: ConvertOptions): string[] {
-  const t = o.tuning ?? DEFAULT_TUNING;
-  const argv = ["qemu-img", "convert"];
-  if (o.progress) argv.push("-p");
-  argv.push("-f", o.inputFormat, "-O", "qcow2");
-  const opts = qcow2Options(o);
-  if (opts.length > 0 && !t.targetIsZero) argv.push("-o", opts.join(","));
-  if (o.compression) argv.push("-c");
-  if (t.coroutines !== undefined) {
-    if (!Number.isInteger(t.coroutines) || t.coroutines < 1 || t.coroutines > 16) {
-      throw new RangeError(`coroutines must be 1 to 16, not ${t.coroutines}`);
-    }
-    argv.push("-m", String(t.coroutines));
-  }
-  // qemu-img refuses -W with compressed output.
-  if (t.outOfOrderWrites && !o.compression) argv.push("-W");
-  if (t.targetCache !== undefined) argv.push("-t", t.targetCache);
-  if (t.sourceCache !== undefined) argv.push("-T", t.sourceCache);
-  if (t.targetIsZero) argv.push("-n", "--target-is-zero");
-  argv.push(o.input, o.output);
-  return argv;
+/** A value inside a QEMU option string (`a=b,c=d`): a comma is written twice. */
+export function optionValue(value: string): string {
+  return value.replace(/,/g, ",,");
 }
 
-/** argv creating the empty target that `targetIsZero` converts into. */
+/**
+ * argv creating the empty qcow2 the conversion writes into, at the volume's
+ * final virtual size (a larger target size than the source's is simply
+ * there from the start) and with its creation options.
+ */
 export function createTargetArgv(
-  o: Pick<ConvertOptions, "output" | "clusterSizeKiB" | "preallocation" | "compat">,
+  o: Qcow2Creation & { readonly output: string },
   virtualSizeBytes: number,
 ): string[] {
   const opts = qcow2Options(o);
@@ -103,9 +98,50 @@ export function createTargetArgv(
   ];
 }
 
+/**
+ * argv of the `qemu-img convert` that fills the volume made by
+ * createTargetArgv: the same function serves the provider and the benchmark.
+ * `-n --target-is-zero` write into that fresh (all-zero) image; the target is
+ * named by `--target-image-opts`, the only way to choose its `file.aio`. The
+ * source is opened read-only without `-U` (force-share): a disk a running VM
+ * writes to makes qemu-img fail on its lock instead of copying a torn image.
+ */
+export function convertArgv(o: ConvertOptions): string[] {
+  const t = o.tuning ?? DEFAULT_TUNING;
+  const argv = ["qemu-img", "convert"];
+  if (o.progress) argv.push("-p");
+  argv.push("-f", o.inputFormat);
+  if (o.compression) argv.push("-c");
+  if (t.coroutines !== undefined) {
+    if (!Number.isInteger(t.coroutines) || t.coroutines < 1 || t.coroutines > 16) {
+      throw new RangeError(`coroutines must be 1 to 16, not ${t.coroutines}`);
+    }
+    argv.push("-m", String(t.coroutines));
+  }
+  // qemu-img refuses -W with compressed output.
+  if (t.outOfOrderWrites && !o.compression) argv.push("-W");
+  if (t.targetCache !== undefined) argv.push("-t", t.targetCache);
+  if (t.sourceCache !== undefined) argv.push("-T", t.sourceCache);
+  const target = ["driver=qcow2", "file.driver=file", `file.filename=${optionValue(o.output)}`];
+  if (t.targetAio !== undefined) target.push(`file.aio=${t.targetAio}`);
+  argv.push("-n", "--target-is-zero", o.input, "--target-image-opts", target.join(","));
+  return argv;
+}
+
+/**
+ * Whether a failed conversion failed only because the host cannot give the
+ * target an io_uring (QEMU says "Unable to use io_uring: …" when the kernel
+ * refuses a ring, or that aio=io_uring "is not supported in this build"):
+ * then the same conversion with "threads" works.
+ */
+export function ioUringRefused(stderr: string): boolean {
+  // Not just "io_uring": every error about the target repeats its options, file.aio=io_uring included.
+  return /Unable to use io_uring: |aio=io_uring was specified, but is not supported/.test(stderr);
+}
+
 /** argv of `qemu-img measure`: the bytes the converted image needs (`required`). */
 export function measureArgv(
-  o: Pick<ConvertOptions, "inputFormat" | "input" | "clusterSizeKiB" | "preallocation" | "compat">,
+  o: Qcow2Creation & Pick<ConvertOptions, "inputFormat" | "input">,
 ): string[] {
   const opts = qcow2Options(o);
   return [
@@ -118,44 +154,6 @@ export function measureArgv(
     "-f",
     o.inputFormat,
     o.input,
-  ];
-}
-
-/** argv of `qemu-img measure` for a new, empty qcow2 of a size (the growth of a resized volume). */
-export function measureSizeArgv(
-  o: Pick<ConvertOptions, "clusterSizeKiB" | "preallocation" | "compat">,
-  virtualSizeBytes: number,
-): string[] {
-  const opts = qcow2Options(o);
-  return [
-    "qemu-img",
-    "measure",
-    "--output=json",
-    "-O",
-    "qcow2",
-    ...(opts.length > 0 ? ["-o", opts.join(",")] : []),
-    "--size",
-    String(virtualSizeBytes),
-  ];
-}
-
-/** argv growing the converted image to a larger virtual size. */
-export function resizeArgv(
-  file: string,
-  virtualSizeBytes: number,
-  preallocation?: Preallocation,
-): string[] {
-  return [
-    "qemu-img",
-    "resize",
-    "-q",
-    "-f",
-    "qcow2",
-    ...(preallocation !== undefined && preallocation !== "off"
-      ? [`--preallocation=${preallocation}`]
-      : []),
-    file,
-    String(virtualSizeBytes),
   ];
 }
 

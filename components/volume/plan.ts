@@ -33,7 +33,7 @@ export interface VolumePlan {
   readonly volumeName: string;
   /** The volume's virtual size once done. */
   readonly virtualSizeBytes: number;
-  /** Grow the converted image to this size (virtualSizeGiB larger than the source). */
+  /** Set when virtualSizeGiB is larger than the source: the volume is created at this size. */
   readonly resizeToBytes?: number;
 }
 

@@ -1,12 +1,20 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { InvalidArgumentError, PreconditionError } from "../core/errors";
+import { CommandError, InvalidArgumentError, PreconditionError } from "../core/errors";
 import { requireTools, virsh } from "../core/tools";
 import { HostAccess } from "../host/access";
 import { HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { PlainVolumeArgs, validateVolumeArgs, VolumeOptions } from "./args";
 import { ChainLink, parseImageInfo } from "./chain";
-import { convertArgv, measureArgv, parseMeasure, resizeArgv } from "./convert-argv";
+import {
+  convertArgv,
+  ConvertTuning,
+  createTargetArgv,
+  DEFAULT_TUNING,
+  ioUringRefused,
+  measureArgv,
+  parseMeasure,
+} from "./convert-argv";
 import { hasUnknown } from "../core/unknown";
 import { diffVolume } from "./diff";
 import { SourceImageError } from "./errors";
@@ -263,22 +271,17 @@ async function writeImage(
   switch (plan.action) {
     case "convert": {
       say(`${label}: converting ${source.chain.length} link(s) of ${source.inputFormat} to qcow2`);
-      const progress = new ProgressThrottle(label, say);
-      await host.run(
-        convertArgv({
-          inputFormat: source.inputFormat,
-          input: source.input,
-          output: tmp,
-          compression: options.compression,
-          clusterSizeKiB: options.clusterSizeKiB,
-          preallocation: options.preallocation,
-          compat: options.compat,
-          progress: true,
-        }),
-        { timeoutMs: DAY_MS, onOutputLine: (line) => progress.line(line) },
-      );
-      if (plan.resizeToBytes !== undefined) {
-        await host.run(resizeArgv(tmp, plan.resizeToBytes, options.preallocation));
+      try {
+        await convertInto(host, options, source, plan, tmp, label, DEFAULT_TUNING);
+      } catch (e) {
+        if (!(e instanceof CommandError && ioUringRefused(e.stderr))) throw e;
+        // Refused when QEMU opens the target, before any data is written.
+        say(`${label}: ${host.label} gives QEMU no io_uring; converting with its worker threads`);
+        await host.run(["rm", "-f", "--", tmp]);
+        await convertInto(host, options, source, plan, tmp, label, {
+          ...DEFAULT_TUNING,
+          targetAio: "threads",
+        });
       }
       return;
     }
@@ -291,6 +294,31 @@ async function writeImage(
       throw new Error(`unknown action ${String(never)}`);
     }
   }
+}
+
+/** Creates the empty qcow2 at the volume's final size, then converts the source into it. */
+async function convertInto(
+  host: HostAccess,
+  options: VolumeOptions,
+  source: InspectedSource,
+  plan: VolumePlan,
+  tmp: string,
+  label: string,
+  tuning: ConvertTuning,
+): Promise<void> {
+  await host.run(createTargetArgv({ ...options, output: tmp }, plan.virtualSizeBytes));
+  const progress = new ProgressThrottle(label, say);
+  await host.run(
+    convertArgv({
+      inputFormat: source.inputFormat,
+      input: source.input,
+      output: tmp,
+      compression: options.compression,
+      progress: true,
+      tuning,
+    }),
+    { timeoutMs: DAY_MS, onOutputLine: (line) => progress.line(line) },
+  );
 }
 
 /** The most the new volume can take: qemu-img measure for a conversion, the allocated size for a copy. */

@@ -162,11 +162,13 @@ function project(
     name,
     commands: (out) => {
       const output = path.join(out, "volume.qcow2");
-      const argv: string[][] = [];
-      if (tuning.targetIsZero)
-        argv.push(createTargetArgv({ output, ...extra }, SHAPE.virtualBytes));
-      argv.push(convertArgv({ inputFormat: "vmdk", input: files.top, output, tuning, ...extra }));
-      return { argv, written: [output] };
+      return {
+        argv: [
+          createTargetArgv({ output, ...extra }, SHAPE.virtualBytes),
+          convertArgv({ inputFormat: "vmdk", input: files.top, output, tuning }),
+        ],
+        written: [output],
+      };
     },
   };
 }
@@ -183,7 +185,8 @@ function main(): void {
       `page cache ${root ? "dropped before each run" : "NOT dropped (not root)"}; sync included`,
   );
   console.log(
-    `this project's argv: ${convertArgv({ inputFormat: "vmdk", input: "TOP.vmdk", output: "OUT.qcow2", tuning: DEFAULT_TUNING }).join(" ")} + sync OUT`,
+    `this project's argv: ${createTargetArgv({ output: "OUT.qcow2" }, SHAPE.virtualBytes).join(" ")}; ` +
+      `${convertArgv({ inputFormat: "vmdk", input: "TOP.vmdk", output: "OUT.qcow2", tuning: DEFAULT_TUNING }).join(" ")}; sync OUT`,
   );
 
   const main: Contender[] = [
@@ -212,16 +215,12 @@ function main(): void {
   const knobs: Contender[] = process.argv.includes("--no-knobs")
     ? []
     : [
-        project("-m 8 (qemu-img default), -W", { ...DEFAULT_TUNING, coroutines: 8 }),
-        project("-m 16 without -W", { coroutines: 16 }),
-        project("-m 16 -W -t writeback", { ...DEFAULT_TUNING, targetCache: "writeback" }),
-        project("-m 16 -W -t none -T none", {
-          ...DEFAULT_TUNING,
-          targetCache: "none",
-          sourceCache: "none",
-        }),
-        project("-m 16 -W, 2 MiB clusters", DEFAULT_TUNING, { clusterSizeKiB: 2048 }),
-        project("-m 16 -W -n --target-is-zero", { ...DEFAULT_TUNING, targetIsZero: true }),
+        project("file.aio=threads (QEMU's default)", { ...DEFAULT_TUNING, targetAio: "threads" }),
+        project("-m 8 (qemu-img's default)", { ...DEFAULT_TUNING, coroutines: 8 }),
+        project("without -W", { ...DEFAULT_TUNING, outOfOrderWrites: false }),
+        project("-t writeback", { ...DEFAULT_TUNING, targetCache: "writeback" }),
+        project("-t none (O_DIRECT target)", { ...DEFAULT_TUNING, targetCache: "none" }),
+        project("2 MiB clusters", DEFAULT_TUNING, { clusterSizeKiB: 2048 }),
       ];
 
   // Round-robin: every contender once per round, so load from elsewhere on
@@ -263,6 +262,7 @@ function verify(): void {
   const out = mkdtempSync(path.join(os.tmpdir(), "nlt-volume-bench-verify-"));
   try {
     const output = path.join(out, "v.qcow2");
+    run(createTargetArgv({ output }, SHAPE.virtualBytes));
     run(convertArgv({ inputFormat: "vmdk", input: files.top, output }));
     execFileSync("qemu-img", ["compare", "-f", "vmdk", "-F", "qcow2", files.top, output], {
       stdio: "ignore",

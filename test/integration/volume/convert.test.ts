@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, writeFileSync } from "fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "fs";
 import * as path from "path";
 import { provider } from "../../../components/volume/provider";
 import {
@@ -14,6 +14,7 @@ import {
   virshOut,
   volumes,
   workDir,
+  withStderrLines,
   writeData,
 } from "./helpers";
 
@@ -33,19 +34,9 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
   test("converts the seed's base + -000002 delta from its top into a registered qcow2 identical to the chain, leaving the source untouched", async () => {
     const { base, top } = seedChain(src);
     const before = sourceState([base, top]);
-    const lines: string[] = [];
-    const spy = jest
-      .spyOn(process.stderr, "write")
-      .mockImplementation((chunk: string | Uint8Array) => {
-        lines.push(String(chunk));
-        return true;
-      });
-    let made;
-    try {
-      made = await checkAndCreate({ source: top, pool: pool.name, volumeName: "seed.qcow2" });
-    } finally {
-      spy.mockRestore();
-    }
+    const { result: made, lines: progress } = await withStderrLines("ConvertedVolume t:", () =>
+      checkAndCreate({ source: top, pool: pool.name, volumeName: "seed.qcow2" }),
+    );
     const file = path.join(pool.path, "seed.qcow2");
     expect(made.id).toBe(file);
     expect(volumes(pool.name)).toEqual(["seed.qcow2"]);
@@ -78,16 +69,14 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     expect(chain[0].parentCid).toBe(chain[1].cid);
     expect(sourceState([base, top])).toEqual(before);
     // Progress went to stderr (which the engine shows), a few lines, not a flood.
-    const progress = lines
-      .join("")
-      .split("\n")
-      .filter((l) => l.includes("ConvertedVolume t:"));
     expect(progress[0]).toContain("converting 2 link(s) of vmdk to qcow2");
     expect(progress.some((l) => / 100% after \d+ s$/.test(l))).toBe(true);
     expect(progress[progress.length - 1]).toMatch(
       /done in \d+ s, \d+ bytes \([\d.]+ [MG]iB\) on disk\.$/,
     );
     expect(progress.length).toBeLessThan(10);
+    // This kernel gives QEMU an io_uring: no second attempt with worker threads.
+    expect(progress.filter((l) => l.includes("io_uring"))).toEqual([]);
 
     // A second look at the unchanged source gives the same fingerprint: no reconversion.
     const again = await provider.check(
@@ -203,6 +192,72 @@ describe("ConvertedVolume provider on real qemu-img and libvirtd", () => {
     expect(virshOut("vol-info", "--bytes", "--pool", pool.name, "grown.qcow2")).toContain(
       "Capacity:       1073741824 bytes",
     );
+    // The source's 64 MiB, then zeros (qemu-img compare reads past the shorter image as zeros).
+    expect(identical(so, "vmdk", made.id, "qcow2")).toBe(true);
+    await provider.delete(made.id, made.outs);
+  });
+
+  test("shapes the qcow2 as asked: compression, cluster size, compat; preallocation at the grown size", async () => {
+    const d = path.join(src, "shaped");
+    sh(["mkdir", "-p", d]);
+    const { top } = seedChain(d, 64);
+    const packed = await checkAndCreate({
+      source: top,
+      pool: pool.name,
+      volumeName: "packed.qcow2",
+      compression: true,
+      clusterSizeKiB: 128,
+      compat: "0.10",
+    });
+    const info = JSON.parse(qemuImg("info", "--output=json", packed.id));
+    expect([info["cluster-size"], info["format-specific"].data.compat]).toEqual([131072, "0.10"]);
+    const check = JSON.parse(
+      sh(["qemu-img", "check", "--output=json", "-f", "qcow2", packed.id]),
+    ) as { "compressed-clusters": number; "allocated-clusters": number };
+    // Every data cluster of the chain is filled with one byte value: all of them compress.
+    expect(check["compressed-clusters"]).toBe(check["allocated-clusters"]);
+    expect(check["compressed-clusters"]).toBeGreaterThan(0);
+    expect(identical(top, "vmdk", packed.id, "qcow2")).toBe(true);
+
+    const full = await checkAndCreate({
+      source: top,
+      pool: pool.name,
+      volumeName: "falloc.qcow2",
+      preallocation: "falloc",
+      virtualSizeGiB: 1,
+    });
+    expect([full.outs.virtualSizeBytes, full.outs.preallocation]).toEqual([1024 ** 3, "falloc"]);
+    // falloc reserves the whole grown size on disk, not only the converted data.
+    expect(statSync(full.id).blocks * 512).toBeGreaterThanOrEqual(1024 ** 3);
+    expect(identical(top, "vmdk", full.id, "qcow2")).toBe(true);
+    await provider.delete(packed.id, packed.outs);
+    await provider.delete(full.id, full.outs);
+  });
+
+  test("converts with QEMU's worker threads on a host whose kernel refuses io_uring", async () => {
+    const d = path.join(src, "no-uring");
+    sh(["mkdir", "-p", d]);
+    const { top } = seedChain(d, 64);
+    const knob = "/proc/sys/kernel/io_uring_disabled";
+    const was = readFileSync(knob, "utf8").trim();
+    writeFileSync(knob, "2\n"); // io_uring_setup() fails with EPERM for every process
+    let result;
+    try {
+      result = await withStderrLines("ConvertedVolume t:", () =>
+        checkAndCreate({ source: top, pool: pool.name, volumeName: "threads.qcow2" }),
+      );
+    } finally {
+      writeFileSync(knob, `${was}\n`);
+    }
+    const { result: made, lines } = result;
+    expect(lines.filter((l) => l.includes("io_uring"))).toEqual([
+      expect.stringMatching(
+        /: this machine gives QEMU no io_uring; converting with its worker threads$/,
+      ),
+    ]);
+    expect(identical(top, "vmdk", made.id, "qcow2")).toBe(true);
+    expect(volumes(pool.name)).toContain("threads.qcow2");
+    expect(readdirSync(pool.path).filter((f) => f.includes("nestlab-partial"))).toEqual([]);
     await provider.delete(made.id, made.outs);
   });
 

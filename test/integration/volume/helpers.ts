@@ -119,6 +119,32 @@ export async function checkFailures(inputs: Inputs): Promise<string[]> {
   return (checked.failures ?? []).map((f) => f.reason);
 }
 
+/** Runs `fn`, keeping the lines the provider wrote to stderr (what the engine shows) that mention `label`. */
+export async function withStderrLines<T>(
+  label: string,
+  fn: () => Promise<T>,
+): Promise<{ result: T; lines: string[] }> {
+  const chunks: string[] = [];
+  const spy = jest
+    .spyOn(process.stderr, "write")
+    .mockImplementation((chunk: string | Uint8Array) => {
+      chunks.push(String(chunk));
+      return true;
+    });
+  try {
+    const result = await fn();
+    return {
+      result,
+      lines: chunks
+        .join("")
+        .split("\n")
+        .filter((l) => l.includes(label)),
+    };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
 export function rmrf(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }

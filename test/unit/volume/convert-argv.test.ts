@@ -4,13 +4,18 @@ import {
   DEFAULT_TUNING,
   fileRangeName,
   measureArgv,
+  ioUringRefused,
+  optionValue,
   parseMeasure,
-  resizeArgv,
 } from "../../../components/volume/convert-argv";
 
 describe("convertArgv", () => {
   it("builds the provider's conversion: detected format, progress, the default tuning, no -U", () => {
-    expect(DEFAULT_TUNING).toEqual({ coroutines: 16, outOfOrderWrites: true });
+    expect(DEFAULT_TUNING).toEqual({
+      coroutines: 16,
+      outOfOrderWrites: true,
+      targetAio: "io_uring",
+    });
     expect(
       convertArgv({
         inputFormat: "vmdk",
@@ -24,43 +29,41 @@ describe("convertArgv", () => {
       "-p",
       "-f",
       "vmdk",
-      "-O",
-      "qcow2",
       "-m",
       "16",
       "-W",
+      "-n",
+      "--target-is-zero",
       "/srv/RHEL7_Server-000002.vmdk",
-      "/pool/.c.qcow2.nestlab-partial-1",
+      "--target-image-opts",
+      "driver=qcow2,file.driver=file,file.filename=/pool/.c.qcow2.nestlab-partial-1,file.aio=io_uring",
     ]);
   });
 
-  it("passes qcow2 options and compression", () => {
+  it("compresses, and leaves -W out of compressed conversions (qemu-img refuses both)", () => {
     expect(
       convertArgv({
         inputFormat: "vmdk",
         input: "/a.vmdk",
         output: "/o",
         compression: true,
-        clusterSizeKiB: 2048,
-        compat: "0.10",
-        tuning: {},
+        tuning: { outOfOrderWrites: true },
       }),
     ).toEqual([
       "qemu-img",
       "convert",
       "-f",
       "vmdk",
-      "-O",
-      "qcow2",
-      "-o",
-      "cluster_size=2097152,compat=0.10",
       "-c",
+      "-n",
+      "--target-is-zero",
       "/a.vmdk",
-      "/o",
+      "--target-image-opts",
+      "driver=qcow2,file.driver=file,file.filename=/o",
     ]);
   });
 
-  it("builds every knob the benchmark tries, and leaves -W out of compressed conversions", () => {
+  it("builds every knob the benchmark tries", () => {
     expect(
       convertArgv({
         inputFormat: "vmdk",
@@ -71,7 +74,7 @@ describe("convertArgv", () => {
           outOfOrderWrites: true,
           targetCache: "none",
           sourceCache: "none",
-          targetIsZero: true,
+          targetAio: "threads",
         },
       }),
     ).toEqual([
@@ -79,8 +82,6 @@ describe("convertArgv", () => {
       "convert",
       "-f",
       "vmdk",
-      "-O",
-      "qcow2",
       "-m",
       "4",
       "-W",
@@ -91,17 +92,9 @@ describe("convertArgv", () => {
       "-n",
       "--target-is-zero",
       "/a",
-      "/o",
+      "--target-image-opts",
+      "driver=qcow2,file.driver=file,file.filename=/o,file.aio=threads",
     ]);
-    expect(
-      convertArgv({
-        inputFormat: "vmdk",
-        input: "/a",
-        output: "/o",
-        compression: true,
-        tuning: { outOfOrderWrites: true },
-      }),
-    ).not.toContain("-W");
   });
 
   it("refuses a coroutine count qemu-img would refuse", () => {
@@ -110,15 +103,45 @@ describe("convertArgv", () => {
     ).toThrow("coroutines must be 1 to 16, not 17");
   });
 
-  it("keeps a hostile file name a single argument", () => {
+  it("keeps a hostile file name a single argument, and doubles commas inside the target's options", () => {
     const evil = `/srv/it's a "disk" $(touch /tmp/pwned).vmdk`;
-    const argv = convertArgv({ inputFormat: "vmdk", input: evil, output: "/o" });
+    const argv = convertArgv({ inputFormat: "vmdk", input: evil, output: "/pool/a,b=c.qcow2" });
     expect(argv.filter((a) => a === evil)).toHaveLength(1);
+    expect(argv[argv.length - 1]).toBe(
+      "driver=qcow2,file.driver=file,file.filename=/pool/a,,b=c.qcow2,file.aio=io_uring",
+    );
+    expect(optionValue(",a,,b,")).toBe(",,a,,,,b,,");
+  });
+});
+
+describe("ioUringRefused", () => {
+  it("recognises QEMU's refusals of io_uring, and nothing else", () => {
+    expect(
+      ioUringRefused(
+        "qemu-img: Could not open 'driver=qcow2,file.driver=file,file.filename=/p/x,file.aio=io_uring': " +
+          "Unable to use io_uring: failed to init linux io_uring ring",
+      ),
+    ).toBe(true);
+    expect(
+      ioUringRefused(
+        "qemu-img: Could not open 'x': aio=io_uring was specified, but is not supported in this build.",
+      ),
+    ).toBe(true);
+    expect(ioUringRefused("qemu-img: error while writing at byte 0: No space left on device")).toBe(
+      false,
+    );
+    expect(
+      ioUringRefused(
+        "qemu-img: Could not open 'driver=qcow2,file.driver=file,file.filename=/p/x,file.aio=io_uring': " +
+          "Could not open '/p/x': Permission denied",
+      ),
+    ).toBe(false);
+    expect(ioUringRefused("")).toBe(false);
   });
 });
 
 describe("the other qemu-img argv", () => {
-  it("creates, measures and resizes with the same qcow2 options", () => {
+  it("creates and measures with the same qcow2 options", () => {
     expect(createTargetArgv({ output: "/o", clusterSizeKiB: 64 }, 4294967296)).toEqual([
       "qemu-img",
       "create",
@@ -141,25 +164,6 @@ describe("the other qemu-img argv", () => {
       "-f",
       "vmdk",
       "/a.vmdk",
-    ]);
-    expect(resizeArgv("/o", 10737418240, "falloc")).toEqual([
-      "qemu-img",
-      "resize",
-      "-q",
-      "-f",
-      "qcow2",
-      "--preallocation=falloc",
-      "/o",
-      "10737418240",
-    ]);
-    expect(resizeArgv("/o", 10737418240)).toEqual([
-      "qemu-img",
-      "resize",
-      "-q",
-      "-f",
-      "qcow2",
-      "/o",
-      "10737418240",
     ]);
   });
 
