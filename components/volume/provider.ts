@@ -136,7 +136,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const started = Date.now();
       let linked = false;
       try {
-        await writeImage(host, options, source, plan, tmp, label);
+        await writeImage({ host, options, source, plan, tmp, label });
         const after = await inspectSource(host, options, { verifyManifest: false });
         const changed = fingerprintChanges(source.fingerprint, after.fingerprint);
         if (changed.length > 0) {
@@ -259,29 +259,32 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   },
 };
 
+/** One volume being written: where from, where to, how. */
+interface WriteJob {
+  readonly host: HostAccess;
+  readonly options: VolumeOptions;
+  readonly source: InspectedSource;
+  readonly plan: VolumePlan;
+  /** The hidden temporary file in the pool's folder. */
+  readonly tmp: string;
+  /** Prefix of every line shown in `pulumi up`. */
+  readonly label: string;
+}
+
 /** Writes the new image to `tmp`: a conversion (with progress lines) or a plain copy. */
-async function writeImage(
-  host: HostAccess,
-  options: VolumeOptions,
-  source: InspectedSource,
-  plan: VolumePlan,
-  tmp: string,
-  label: string,
-): Promise<void> {
+async function writeImage(job: WriteJob): Promise<void> {
+  const { host, source, plan, tmp, label } = job;
   switch (plan.action) {
     case "convert": {
       say(`${label}: converting ${source.chain.length} link(s) of ${source.inputFormat} to qcow2`);
       try {
-        await convertInto(host, options, source, plan, tmp, label, DEFAULT_TUNING);
+        await convertInto(job, DEFAULT_TUNING);
       } catch (e) {
         if (!(e instanceof CommandError && ioUringRefused(e.stderr))) throw e;
         // Refused when QEMU opens the target, before any data is written.
         say(`${label}: ${host.label} gives QEMU no io_uring; converting with its worker threads`);
         await host.run(["rm", "-f", "--", tmp]);
-        await convertInto(host, options, source, plan, tmp, label, {
-          ...DEFAULT_TUNING,
-          targetAio: "threads",
-        });
+        await convertInto(job, { ...DEFAULT_TUNING, targetAio: "threads" });
       }
       return;
     }
@@ -298,12 +301,7 @@ async function writeImage(
 
 /** Creates the empty qcow2 at the volume's final size, then converts the source into it. */
 async function convertInto(
-  host: HostAccess,
-  options: VolumeOptions,
-  source: InspectedSource,
-  plan: VolumePlan,
-  tmp: string,
-  label: string,
+  { host, options, source, plan, tmp, label }: WriteJob,
   tuning: ConvertTuning,
 ): Promise<void> {
   await host.run(createTargetArgv({ ...options, output: tmp }, plan.virtualSizeBytes));
