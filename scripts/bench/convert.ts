@@ -12,9 +12,10 @@
  * when run as root) and includes `sync` of the files it wrote: a conversion
  * counts as done when its data is on disk. The contenders run interleaved,
  * so drift of the machine hits them alike; medians and ratios are printed.
- * Knobs of qemu-img are measured too, to show what each buys.
+ * Knobs of qemu-img are measured too, to show what each buys. Nine rounds
+ * by default: on a noisy machine the median of five moves by a third.
  *
- *   npm run bench:convert [-- --runs 5 --knob-runs 5 --no-knobs]
+ *   npm run bench:convert [-- --runs 9 --knob-runs 5 --no-knobs]
  */
 import { execFileSync, spawnSync } from "child_process";
 import {
@@ -176,8 +177,8 @@ function project(
 const files = fixture();
 
 function main(): void {
-  const runs = arg("runs", 5);
-  const knobRuns = arg("knob-runs", runs);
+  const runs = arg("runs", 9);
+  const knobRuns = arg("knob-runs", 5);
   const outRoot = mkdtempSync(path.join(os.tmpdir(), "nlt-volume-bench-"));
   const allocated = [files.base, files.top].reduce((s, f) => s + statSync(f).blocks * 512, 0);
   console.log(

@@ -13,6 +13,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { spawnCollect } from "../../../components/host/spawn";
+import { withHost } from "../../../components/host";
+import { provider as volumeProvider } from "../../../components/volume/provider";
 import {
   DELTA_MARKER_FILE,
   LAB_MACHINES,
@@ -375,5 +377,103 @@ describe("the stand-in classroom host, booted under TCG", () => {
       expect(labsUpSeconds).toBeLessThan(120);
     },
     20 * MINUTE,
+  );
+
+  it(
+    "is a remote hypervisor for ConvertedVolume: qemu-img and virsh run on it over SSH, nothing comes back",
+    async () => {
+      if (!sshPort) throw new Error("the stand-in did not boot (see the test before this one)");
+      const host = {
+        libvirtUri: SYSTEM,
+        rootDir: "",
+        ssh: {
+          host: "127.0.0.1",
+          port: sshPort,
+          user: "root",
+          knownHosts: knownHostsLine(image, sshPort),
+          connectTimeoutSeconds: 10,
+        },
+      };
+      // argv on the classroom host through the project's own SSH access (quoted for its shell).
+      const onClassroom = (...argv: string[]) =>
+        withHost(host, image.sshPrivateKey, async (h) => (await h.run(argv)).stdout);
+      const dir = "/var/tmp/nlt-remote";
+      const base = `${dir}/src/RHEL7_Server.vmdk`;
+      const top = `${dir}/src/RHEL7_Server-000002.vmdk`;
+      const poolPath = `${dir}/pool`;
+      const pool = "nlt-remote";
+      // The seed's chain, made on the classroom host: it exists only there.
+      await onClassroom("mkdir", "-p", `${dir}/src`);
+      await onClassroom("qemu-img", "create", "-q", "-f", "vmdk", base, "64M");
+      await onClassroom(
+        "qemu-io",
+        "-f",
+        "vmdk",
+        "-c",
+        "write -P 0xab 0 1M",
+        "-c",
+        "write -P 0xab 40M 1M",
+        base,
+      );
+      await onClassroom(
+        "qemu-img",
+        "create",
+        "-q",
+        "-f",
+        "vmdk",
+        "-b",
+        "RHEL7_Server.vmdk",
+        "-F",
+        "vmdk",
+        top,
+      );
+      await onClassroom("qemu-io", "-f", "vmdk", "-c", "write -P 0xcd 40M 512k", top);
+      const sourceSums = await onClassroom("sha256sum", base, top);
+      await remoteVirsh("pool-define-as", pool, "dir", "--target", poolPath);
+      await remoteVirsh("pool-build", pool);
+      await remoteVirsh("pool-start", pool);
+
+      const inputs = {
+        host,
+        sshPrivateKey: image.sshPrivateKey,
+        resourceName: "remote",
+        source: top,
+        pool,
+        volumeName: "remote.qcow2",
+      };
+      const checked = await volumeProvider.check({}, inputs);
+      expect(checked.failures ?? []).toEqual([]);
+      const made = await volumeProvider.create(checked.inputs);
+      const file = `${poolPath}/remote.qcow2`;
+      expect([made.id, made.outs.format, made.outs.virtualSizeBytes]).toEqual([
+        file,
+        "qcow2",
+        64 * 1024 ** 2,
+      ]);
+      await expect(fs.stat(file)).rejects.toThrow(/ENOENT/);
+      await expect(fs.stat(top)).rejects.toThrow(/ENOENT/);
+      // On the classroom host: the whole chain in the volume, registered, the source untouched.
+      const compare = (against: string) =>
+        onClassroom("qemu-img", "compare", "-q", "-f", "vmdk", "-F", "qcow2", against, file).then(
+          () => "identical",
+          () => "different",
+        );
+      expect([await compare(top), await compare(base)]).toEqual(["identical", "different"]);
+      // virsh 9.0's vol-list has no --name: the names are the first column under the header.
+      const remoteVolumes = async () =>
+        (await remoteVirsh("vol-list", "--pool", pool))
+          .split("\n")
+          .slice(2)
+          .map((line) => line.trim().split(/\s+/)[0])
+          .filter(Boolean);
+      expect(await remoteVolumes()).toEqual(["remote.qcow2"]);
+      expect(await onClassroom("sha256sum", base, top)).toBe(sourceSums);
+
+      await volumeProvider.delete(made.id, made.outs);
+      expect(await remoteVolumes()).toEqual([]);
+      expect((await onClassroom("ls", "-A", poolPath)).trim()).toBe("");
+      expect(await onClassroom("sha256sum", base, top)).toBe(sourceSums);
+    },
+    5 * MINUTE,
   );
 });
