@@ -1,7 +1,7 @@
 import { Preallocation, Qcow2Compat } from "./args";
 
-/** How QEMU submits the target's writes: one io_uring ring, or its pool of worker threads. */
-export type TargetAio = "io_uring" | "threads";
+/** How QEMU submits a file's reads and writes: one io_uring ring, or its pool of worker threads. */
+export type Aio = "io_uring" | "threads";
 
 /** How qemu-img reads and writes during a conversion (what `npm run bench:convert` measures). */
 export interface ConvertTuning {
@@ -13,8 +13,8 @@ export interface ConvertTuning {
   readonly targetCache?: "unsafe" | "writeback" | "none" | "directsync" | "writethrough";
   /** Source cache mode (`-T`); the default is "writeback" (the page cache). */
   readonly sourceCache?: "writeback" | "none";
-  /** The target's `file.aio`; QEMU's own default is "threads". */
-  readonly targetAio?: TargetAio;
+  /** `aio` of the target and of the source links that allow it (readsInsideFile). QEMU's own default is "threads". */
+  readonly aio?: Aio;
 }
 
 /**
@@ -24,11 +24,13 @@ export interface ConvertTuning {
  * - 16 coroutines with out-of-order writes keep reads and writes overlapping.
  *   Out-of-order writes only change where the qcow2's clusters land in its
  *   file, never the data.
- * - io_uring for the target: a vmdk is read one 64 KiB grain at a time, so the
- *   conversion is tens of thousands of small writes; handing each to QEMU's
- *   worker threads cost more system time than copying the data. Where the
- *   host cannot (an old kernel, io_uring disabled, a QEMU built without it),
- *   the provider converts again with "threads" (see ioUringRefused).
+ * - io_uring for the target and for every monolithicSparse link of the source
+ *   (see readsInsideFile): a vmdk is read one 64 KiB grain at a time, so the
+ *   conversion is tens of thousands of small reads and writes; handing each
+ *   to QEMU's worker threads cost more system time than copying the data.
+ *   Where the host cannot (an old kernel, io_uring disabled, a QEMU built
+ *   without it), the provider converts again with "threads" (see
+ *   ioUringRefused).
  * - The target cache stays qemu-img's default ("unsafe": no flushes during the
  *   conversion); the provider makes the finished file durable with one `sync`
  *   before it is linked into place: as safe as `-t writeback`, and cheaper.
@@ -38,7 +40,7 @@ export interface ConvertTuning {
 export const DEFAULT_TUNING: ConvertTuning = {
   coroutines: 16,
   outOfOrderWrites: true,
-  targetAio: "io_uring",
+  aio: "io_uring",
 };
 
 /** What the output image should look like. */
@@ -47,12 +49,20 @@ export interface ConvertOptions {
   readonly inputFormat: string;
   /** A file name, or a `json:{…}` name (a disk inside an OVA). */
   readonly input: string;
+  /** The links QEMU opens, top first (the input's, then its backing files'), for their `aio`. */
+  readonly links?: readonly SourceLink[];
   /** The qcow2 file, already made by createTargetArgv (its creation options live there). */
   readonly output: string;
   readonly compression?: boolean;
   /** Print progress (`-p`). */
   readonly progress?: boolean;
   readonly tuning?: ConvertTuning;
+}
+
+/** A link of the source as inspected: its file and, for a vmdk, its create type. */
+export interface SourceLink {
+  readonly file: string;
+  readonly vmdk?: { readonly createType: string };
 }
 
 /** How the qcow2 is created (its `-o` options). */
@@ -102,7 +112,8 @@ export function createTargetArgv(
  * argv of the `qemu-img convert` that fills the volume made by
  * createTargetArgv: the same function serves the provider and the benchmark.
  * `-n --target-is-zero` write into that fresh (all-zero) image; the target is
- * named by `--target-image-opts`, the only way to choose its `file.aio`. The
+ * named by `--target-image-opts` and the source by a `json:` name, the ways
+ * to choose their files' `aio`. The
  * source is opened read-only without `-U` (force-share): a disk a running VM
  * writes to makes qemu-img fail on its lock instead of copying a torn image.
  */
@@ -123,9 +134,48 @@ export function convertArgv(o: ConvertOptions): string[] {
   if (t.targetCache !== undefined) argv.push("-t", t.targetCache);
   if (t.sourceCache !== undefined) argv.push("-T", t.sourceCache);
   const target = ["driver=qcow2", "file.driver=file", `file.filename=${optionValue(o.output)}`];
-  if (t.targetAio !== undefined) target.push(`file.aio=${t.targetAio}`);
-  argv.push("-n", "--target-is-zero", o.input, "--target-image-opts", target.join(","));
+  if (t.aio !== undefined) target.push(`file.aio=${t.aio}`);
+  const source = t.aio === undefined ? o.input : sourceName(o.input, o.links ?? [], t.aio);
+  argv.push("-n", "--target-is-zero", source, "--target-image-opts", target.join(","));
   return argv;
+}
+
+type OptionTree = { [key: string]: string | number | OptionTree };
+
+/**
+ * Whether QEMU may read a link through io_uring. QEMU 7.2 waits forever on
+ * an io_uring read that ends past the end of the file (a raw image of an odd
+ * size, a split vmdk's small descriptor, the last grain of a
+ * streamOptimized vmdk, which QEMU reads with room to spare, all hang), where
+ * its threads fill the rest with zeros. A monolithicSparse vmdk, the seed's
+ * format, is read in whole grains inside the file, and `qemu-img check`
+ * (run before every conversion) refuses one whose grains end past it.
+ */
+export function readsInsideFile(link: SourceLink): boolean {
+  return link.vmdk?.createType === "monolithicSparse";
+}
+
+/**
+ * The source with `aio` on the file of every link that readsInsideFile
+ * (`file.aio`, `backing.file.aio`, `backing.backing.file.aio`, …, in the order
+ * of `links`, top first), as a `json:` name; the format stays with `-f`. The
+ * input itself when no link qualifies (a `json:` name, a disk inside an OVA,
+ * is streamOptimized: it stays as it is).
+ */
+export function sourceName(input: string, links: readonly SourceLink[], aio: Aio): string {
+  const last = links.map(readsInsideFile).lastIndexOf(true);
+  if (input.startsWith("json:") || last < 0) return input;
+  const root: OptionTree = { file: { driver: "file", filename: input } };
+  let node = root;
+  for (let i = 0; i <= last; i++) {
+    if (readsInsideFile(links[i])) (node.file as OptionTree).aio = aio;
+    if (i < last) {
+      const backing: OptionTree = { file: {} };
+      node.backing = backing;
+      node = backing;
+    }
+  }
+  return `json:${JSON.stringify(root)}`;
 }
 
 /**

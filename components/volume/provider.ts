@@ -284,7 +284,7 @@ async function writeImage(job: WriteJob): Promise<void> {
         // Refused when QEMU opens the target, before any data is written.
         say(`${label}: ${host.label} gives QEMU no io_uring; converting with its worker threads`);
         await host.run(["rm", "-f", "--", tmp]);
-        await convertInto(job, { ...DEFAULT_TUNING, targetAio: "threads" });
+        await convertInto(job, { ...DEFAULT_TUNING, aio: "threads" });
       }
       return;
     }
@@ -310,6 +310,7 @@ async function convertInto(
     convertArgv({
       inputFormat: source.inputFormat,
       input: source.input,
+      links: source.selected,
       output: tmp,
       compression: options.compression,
       progress: true,

@@ -7,6 +7,8 @@ import {
   ioUringRefused,
   optionValue,
   parseMeasure,
+  readsInsideFile,
+  sourceName,
 } from "../../../components/volume/convert-argv";
 
 describe("convertArgv", () => {
@@ -14,12 +16,16 @@ describe("convertArgv", () => {
     expect(DEFAULT_TUNING).toEqual({
       coroutines: 16,
       outOfOrderWrites: true,
-      targetAio: "io_uring",
+      aio: "io_uring",
     });
     expect(
       convertArgv({
         inputFormat: "vmdk",
         input: "/srv/RHEL7_Server-000002.vmdk",
+        links: [
+          { file: "/srv/RHEL7_Server-000002.vmdk", vmdk: { createType: "monolithicSparse" } },
+          { file: "/srv/RHEL7_Server.vmdk", vmdk: { createType: "monolithicSparse" } },
+        ],
         output: "/pool/.c.qcow2.nestlab-partial-1",
         progress: true,
       }),
@@ -34,7 +40,7 @@ describe("convertArgv", () => {
       "-W",
       "-n",
       "--target-is-zero",
-      "/srv/RHEL7_Server-000002.vmdk",
+      'json:{"file":{"driver":"file","filename":"/srv/RHEL7_Server-000002.vmdk","aio":"io_uring"},"backing":{"file":{"aio":"io_uring"}}}',
       "--target-image-opts",
       "driver=qcow2,file.driver=file,file.filename=/pool/.c.qcow2.nestlab-partial-1,file.aio=io_uring",
     ]);
@@ -74,7 +80,7 @@ describe("convertArgv", () => {
           outOfOrderWrites: true,
           targetCache: "none",
           sourceCache: "none",
-          targetAio: "threads",
+          aio: "threads",
         },
       }),
     ).toEqual([
@@ -111,6 +117,58 @@ describe("convertArgv", () => {
       "driver=qcow2,file.driver=file,file.filename=/pool/a,,b=c.qcow2,file.aio=io_uring",
     );
     expect(optionValue(",a,,b,")).toBe(",,a,,,,b,,");
+  });
+});
+
+describe("sourceName", () => {
+  const sparse = (file: string) => ({ file, vmdk: { createType: "monolithicSparse" } });
+
+  it("sets aio on the file of every monolithicSparse link, in chain order", () => {
+    const name = sourceName(
+      "/srv/c.vmdk",
+      [sparse("/srv/c.vmdk"), sparse("/srv/b.vmdk"), sparse("/srv/a.vmdk")],
+      "io_uring",
+    );
+    expect(JSON.parse(name.slice("json:".length))).toEqual({
+      file: { driver: "file", filename: "/srv/c.vmdk", aio: "io_uring" },
+      backing: { file: { aio: "io_uring" }, backing: { file: { aio: "io_uring" } } },
+    });
+  });
+
+  it("leaves the links QEMU may read past their end on its threads (split, streamOptimized, raw, qcow2)", () => {
+    const split = { file: "/srv/s.vmdk", vmdk: { createType: "twoGbMaxExtentSparse" } };
+    expect(
+      JSON.parse(sourceName("/srv/t.vmdk", [sparse("/srv/t.vmdk"), split], "threads").slice(5)),
+    ).toEqual({
+      file: { driver: "file", filename: "/srv/t.vmdk", aio: "threads" },
+    });
+    expect(
+      JSON.parse(sourceName("/srv/t.vmdk", [split, sparse("/srv/b.vmdk")], "io_uring").slice(5)),
+    ).toEqual({
+      file: { driver: "file", filename: "/srv/t.vmdk" },
+      backing: { file: { aio: "io_uring" } },
+    });
+    for (const link of [
+      split,
+      { file: "/srv/o.vmdk", vmdk: { createType: "streamOptimized" } },
+      { file: "/srv/r.img" },
+      { file: "/srv/q.qcow2" },
+    ]) {
+      expect(sourceName(link.file, [link], "io_uring")).toBe(link.file);
+    }
+    expect(readsInsideFile(sparse("/a"))).toBe(true);
+    expect(readsInsideFile(split)).toBe(false);
+  });
+
+  it("keeps a json: name (a disk inside an OVA) as it is", () => {
+    const ova = fileRangeName("/srv/lab.ova", 2560, 138752);
+    expect(sourceName(ova, [sparse("/srv/lab.ova#disk1.vmdk")], "io_uring")).toBe(ova);
+  });
+
+  it("keeps a hostile file name intact inside the JSON", () => {
+    const evil = `/srv/it's a "disk", $(touch /tmp/pwned)\\.vmdk`;
+    const name = sourceName(evil, [sparse(evil)], "io_uring");
+    expect((JSON.parse(name.slice(5)) as { file: { filename: string } }).file.filename).toBe(evil);
   });
 });
 
