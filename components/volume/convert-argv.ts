@@ -113,9 +113,9 @@ export function createTargetArgv(
  * createTargetArgv: the same function serves the provider and the benchmark.
  * `-n --target-is-zero` write into that fresh (all-zero) image; the target is
  * named by `--target-image-opts` and the source by a `json:` name, the ways
- * to choose their files' `aio`. The
- * source is opened read-only without `-U` (force-share): a disk a running VM
- * writes to makes qemu-img fail on its lock instead of copying a torn image.
+ * to choose their files' `aio`. The source is opened read-only without `-U`
+ * (force-share): a disk a running VM writes to makes qemu-img fail on its
+ * lock instead of copying a torn image.
  */
 export function convertArgv(o: ConvertOptions): string[] {
   const t = o.tuning ?? DEFAULT_TUNING;
