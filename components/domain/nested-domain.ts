@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
-import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { HostResource } from "../core/host-resource";
+import { hostInputs } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
 import {
   CpuMode,
@@ -400,7 +400,7 @@ type NestedDomainResourceInputs = { [K in keyof Omit<DomainSpec, "disks">]: unkn
   readonly vncPassword: unknown;
 };
 
-class NestedDomainResource extends pulumi.dynamic.Resource {
+class NestedDomainResource extends HostResource {
   declare readonly uuid: pulumi.Output<string>;
   declare readonly domainName: pulumi.Output<string>;
   declare readonly xml: pulumi.Output<string>;
@@ -416,7 +416,8 @@ class NestedDomainResource extends pulumi.dynamic.Resource {
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(
-      providerFromModule(require.resolve("./provider")),
+      "NestedDomain",
+      require.resolve("./provider"),
       name,
       {
         ...props,
@@ -431,9 +432,7 @@ class NestedDomainResource extends pulumi.dynamic.Resource {
         resolvedDomainType: undefined,
         resolvedHostVendor: undefined,
       },
-      { ...opts, additionalSecretOutputs: [...SECRET_HOST_OUTPUTS, "vncPassword"] },
-      DYNAMIC_MODULE,
-      "NestedDomain",
+      { ...opts, additionalSecretOutputs: ["vncPassword"] },
     );
   }
 }

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
-import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { HostResource } from "../core/host-resource";
+import { hostInputs } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
 
 export interface LabMachineArgs {
@@ -19,14 +19,15 @@ export interface LabMachineArgs {
  * this resource starts it, shows its state on refresh and stops it on
  * destroy. `pulumi-nodejs:dynamic/nestlab:LabMachine`.
  */
-export class LabMachine extends pulumi.dynamic.Resource {
+export class LabMachine extends HostResource {
   declare readonly domainName: pulumi.Output<string>;
   /** libvirt's state of the machine inside the classroom host. */
   declare readonly state: pulumi.Output<string>;
 
   constructor(name: string, args: LabMachineArgs, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerFromModule(require.resolve("./lab-machine-provider")),
+      "LabMachine",
+      require.resolve("./lab-machine-provider"),
       name,
       {
         ...hostInputs(args.classroomHost, "classroomHost"),
@@ -35,9 +36,7 @@ export class LabMachine extends pulumi.dynamic.Resource {
         shutdownTimeoutSeconds: args.shutdownTimeoutSeconds ?? 60,
         state: undefined,
       },
-      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
-      DYNAMIC_MODULE,
-      "LabMachine",
+      opts,
     );
   }
 }

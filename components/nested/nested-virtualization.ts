@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
+import { HostResource } from "../core/host-resource";
 import { InvalidArgumentError } from "../core/errors";
-import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { hostInputs } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
 import { NestedMode, validateMode, validateRestoreOnDelete } from "./args";
 import { CpuVendor, KvmModule } from "./cpuinfo";
@@ -41,7 +41,7 @@ interface NestedResourceInputs {
 }
 
 /** The host's nested setting as a custom resource (provider.ts). */
-class NestedVirtualizationResource extends pulumi.dynamic.Resource {
+class NestedVirtualizationResource extends HostResource {
   declare readonly vendor: pulumi.Output<CpuVendor>;
   declare readonly module: pulumi.Output<KvmModule | null>;
   declare readonly moduleState: pulumi.Output<ModuleState>;
@@ -59,7 +59,8 @@ class NestedVirtualizationResource extends pulumi.dynamic.Resource {
 
   constructor(name: string, props: NestedResourceInputs, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerFromModule(require.resolve("./provider")),
+      "NestedVirtualization",
+      require.resolve("./provider"),
       name,
       {
         ...props,
@@ -81,9 +82,7 @@ class NestedVirtualizationResource extends pulumi.dynamic.Resource {
         guests: undefined,
         notes: undefined,
       },
-      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
-      DYNAMIC_MODULE,
-      "NestedVirtualization",
+      opts,
     );
   }
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
+import { HostResource } from "../core/host-resource";
 import { InvalidArgumentError } from "../core/errors";
-import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { hostInputs } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
 import { ForwardMode, validateNetworkSpec } from "./network-xml";
 
@@ -24,19 +24,18 @@ export interface NatNetworkArgs {
   readonly autostart?: pulumi.Input<boolean>;
 }
 
-class NetworkResource extends pulumi.dynamic.Resource {
+class NetworkResource extends HostResource {
   declare readonly uuid: pulumi.Output<string>;
   declare readonly bridge: pulumi.Output<string>;
   declare readonly networkName: pulumi.Output<string>;
 
   constructor(name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
     super(
-      providerFromModule(require.resolve("./provider")),
+      "Network",
+      require.resolve("./provider"),
       name,
       { ...props, uuid: undefined, bridge: undefined, active: undefined },
-      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
-      DYNAMIC_MODULE,
-      "Network",
+      opts,
     );
   }
 }

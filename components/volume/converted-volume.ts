@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_MODULE, providerFromModule } from "../core/dynamic";
+import { HostResource } from "../core/host-resource";
 import { InvalidArgumentError } from "../core/errors";
-import { hostInputs, SECRET_HOST_OUTPUTS } from "../core/host-inputs";
+import { hostInputs } from "../core/host-inputs";
 import { HostConnection } from "../host/connection";
 import {
   ConversionMode,
@@ -104,7 +104,7 @@ type ConvertedVolumeResourceInputs = {
   [K in keyof PlainVolumeArgs]: pulumi.Input<unknown>;
 } & ReturnType<typeof hostInputs> & { resourceName: string };
 
-class ConvertedVolumeResource extends pulumi.dynamic.Resource {
+class ConvertedVolumeResource extends HostResource {
   declare readonly path: pulumi.Output<string>;
   declare readonly pool: pulumi.Output<string>;
   declare readonly volumeName: pulumi.Output<string>;
@@ -120,7 +120,8 @@ class ConvertedVolumeResource extends pulumi.dynamic.Resource {
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(
-      providerFromModule(require.resolve("./provider")),
+      "ConvertedVolume",
+      require.resolve("./provider"),
       name,
       {
         ...props,
@@ -133,14 +134,12 @@ class ConvertedVolumeResource extends pulumi.dynamic.Resource {
         inode: undefined,
         volumeName: props.volumeName,
       },
-      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
-      DYNAMIC_MODULE,
-      "ConvertedVolume",
+      opts,
     );
   }
 }
 
-class StoragePoolResource extends pulumi.dynamic.Resource {
+class StoragePoolResource extends HostResource {
   declare readonly pool: pulumi.Output<string>;
   declare readonly path: pulumi.Output<string>;
 
@@ -152,14 +151,7 @@ class StoragePoolResource extends pulumi.dynamic.Resource {
     },
     opts?: pulumi.CustomResourceOptions,
   ) {
-    super(
-      providerFromModule(require.resolve("./pool-provider")),
-      name,
-      props,
-      { ...opts, additionalSecretOutputs: SECRET_HOST_OUTPUTS },
-      DYNAMIC_MODULE,
-      "StoragePool",
-    );
+    super("StoragePool", require.resolve("./pool-provider"), name, props, opts);
   }
 }
 

@@ -1,0 +1,31 @@
+import * as pulumi from "@pulumi/pulumi";
+import { DYNAMIC_MODULE, providerFromModule } from "./dynamic";
+import { SECRET_HOST_OUTPUTS } from "./host-inputs";
+
+/**
+ * The base of every custom resource of this project: a dynamic resource
+ * `pulumi-nodejs:dynamic/nestlab:<type>` whose provider is the module
+ * `providerModule` exports (see providerFromModule), and whose host's SSH key
+ * is always a secret output (SECRET_HOST_OUTPUTS), with any the caller adds.
+ */
+export class HostResource extends pulumi.dynamic.Resource {
+  constructor(
+    type: string,
+    providerModule: string,
+    name: string,
+    props: pulumi.Inputs,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
+    super(
+      providerFromModule(providerModule),
+      name,
+      props,
+      {
+        ...opts,
+        additionalSecretOutputs: [...SECRET_HOST_OUTPUTS, ...(opts?.additionalSecretOutputs ?? [])],
+      },
+      DYNAMIC_MODULE,
+      type,
+    );
+  }
+}
