@@ -1,5 +1,4 @@
 import { execFileSync } from "child_process";
-import * as net from "net";
 import * as path from "path";
 import { resolveHost } from "../../components/host/connection";
 import { SshHost } from "../../components/host/ssh";
@@ -12,6 +11,7 @@ import {
   StandinImage,
 } from "../support/standin";
 import { throwawayStack, ThrowawayStack } from "./harness";
+import { freePort } from "../support/ports";
 
 // The whole lab, for real, through the program (index.ts) and the engine:
 // the stand-in RHCE image converted through ConvertedVolume, booted as the
@@ -33,17 +33,6 @@ const exists = (...args: string[]) => {
     return false;
   }
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let image: StandinImage;
 let lab: ThrowawayStack;

@@ -15,7 +15,6 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import { promises as fs, readFileSync } from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { RunResult } from "../../components/host/access";
@@ -29,6 +28,7 @@ import {
   knownHostsLine,
   parseReadyLine,
 } from "./guest-kit";
+import { freePort } from "./ports";
 
 export interface GuestVmOptions {
   /**
@@ -318,17 +318,6 @@ function installExitHook(): void {
   process.once("exit", () => {
     for (const child of live) child.kill("SIGKILL");
   });
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 function sleep(ms: number): Promise<void> {

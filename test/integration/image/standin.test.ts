@@ -9,7 +9,6 @@
  * removed afterwards.
  */
 import { promises as fs } from "fs";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { spawnCollect } from "../../../components/host/spawn";
@@ -25,6 +24,7 @@ import {
   labSerialLog,
   parseLabUpLine,
 } from "../../support/standin";
+import { freePort } from "../../support/ports";
 
 const SYSTEM = "qemu:///system";
 const DOMAIN = `nlt-image-${process.pid}`;
@@ -203,18 +203,6 @@ describe("the base alone, read with libguestfs", () => {
     5 * MINUTE,
   );
 });
-
-/** A free TCP port on 127.0.0.1 (free when asked; QEMU binds it right after). */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function domainXml(disk: string, serialLog: string, sshPort: number): string {
   return `<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>

@@ -9,6 +9,7 @@ import * as net from "net";
 import { resolveHost } from "../../../components/host/connection";
 import { NestedInputs, NestedState, provider } from "../../../components/nested/provider";
 import { GuestVm, startGuestVm } from "../../support/guest-vm";
+import { freePort } from "../../support/ports";
 
 jest.setTimeout(180_000);
 
@@ -221,13 +222,3 @@ describe("SSH failures are clear errors", () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
