@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DYNAMIC_MODULE, providerFromModule } from "./dynamic";
-import { SECRET_HOST_OUTPUTS } from "./host-inputs";
+import { SECRET_HOST_OUTPUTS } from "../host/host-inputs";
 
 /**
  * The base of every custom resource of this project: a dynamic resource

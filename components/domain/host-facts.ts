@@ -1,4 +1,4 @@
-import { elements, firstChild, parseXml, textOf } from "./xml-doc";
+import { elements, firstChild, parseXml, textOf } from "../core/xml-doc";
 
 /**
  * Parsers for what the provider reads from the host (virsh and ss output).
@@ -89,11 +89,6 @@ export function portTaken(listeners: readonly Listener[], address: string, port:
   return listeners.some(
     (l) => l.port === port && (l.address === address || wildcard(l.address) || wildcard(address)),
   );
-}
-
-/** `virsh domstate` → the state text ("running", "shut off", "paused"…). */
-export function parseDomState(text: string): string {
-  return text.trim().split("\n")[0]?.trim() ?? "";
 }
 
 /** `virsh dominfo` → whether autostart is on. */

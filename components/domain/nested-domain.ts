@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
-import { hostInputs } from "../core/host-inputs";
+import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import {
   CpuMode,

@@ -1,5 +1,5 @@
 import type { Document, Element } from "@xmldom/xmldom";
-import { canonicalXml, elements, firstChild, parseXml, QEMU_NS, textOf } from "./xml-doc";
+import { canonicalXml, elements, firstChild, parseXml, QEMU_NS, textOf } from "../core/xml-doc";
 
 /**
  * Normalising libvirt's stored XML so it compares with what was defined.

@@ -1,9 +1,10 @@
 import type { Attr, Document, Element, Node } from "@xmldom/xmldom";
 import * as xpath from "xpath";
+import { assertNever } from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
 import { XmlPatch } from "./spec";
-import { assertNever, parseFragment, PATCH_NAMESPACES } from "./validate";
-import { docOf } from "./xml-doc";
+import { parseFragment, PATCH_NAMESPACES } from "./validate";
+import { docOf } from "../core/xml-doc";
 
 /**
  * Applies xmlPatches to the rendered document, in order. Each patch must

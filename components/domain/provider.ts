@@ -3,21 +3,23 @@ import { XMLSerializer } from "@xmldom/xmldom";
 import { createHash, randomBytes } from "crypto";
 import { isDeepStrictEqual } from "util";
 import { InvalidArgumentError, PreconditionError } from "../core/errors";
-import { requireTools, virsh } from "../core/tools";
+import { requireTools } from "../host/tools";
+import { virsh } from "../libvirt/virsh";
 import { HostAccess, HostSpec, resolveHost, withHost } from "../host";
 import { classifyUpdate, describePlan, Side, UpdatePlan } from "./classify";
 import {
   parseAutostart,
   parseDomainCapabilities,
   parseDomIfAddr,
-  parseDomState,
   parseListeners,
   parseNodeInfo,
   portTaken,
 } from "./host-facts";
 import { comparableXml, DomainFields, fieldsFromXml, normaliseDomainXml } from "./normalise";
 import { definitionXml, renderDomainXml } from "./render";
-import { chooseDomainType, HostFacts, resolveDomainSpec, vendorFromCpuinfo } from "./resolve";
+import { HostFacts, resolveDomainSpec } from "./resolve";
+import { chooseDomainType, vendorFromCpuinfo } from "../libvirt/cpu";
+import { parseDomState } from "../libvirt/domain-state";
 import {
   DomainSpec,
   DomainType,
@@ -28,7 +30,7 @@ import {
   UNKNOWN,
 } from "./spec";
 import { validateDomainSpec, validateVncPassword } from "./validate";
-import { elements, firstChild, NESTLAB_NS, parseXml, textOf } from "./xml-doc";
+import { elements, firstChild, NESTLAB_NS, parseXml, textOf } from "../core/xml-doc";
 
 /** The dynamic resource's inputs: the spec, the host, and what check() adds. */
 export interface DomainInputs extends DomainSpec {

@@ -1,8 +1,8 @@
 import { DOMImplementation, XMLSerializer } from "@xmldom/xmldom";
 import type { Element } from "@xmldom/xmldom";
+import { assertNever } from "../core/checks";
 import { applyXmlPatches } from "./patches";
 import { ResolvedDisk, ResolvedDomainSpec, ResolvedNetwork, SerialSpec } from "./spec";
-import { assertNever } from "./validate";
 import {
   canonicalXml,
   child,
@@ -12,7 +12,7 @@ import {
   parseXml,
   QEMU_NS,
   XMLNS,
-} from "./xml-doc";
+} from "../core/xml-doc";
 
 /**
  * The libvirt domain XML for a resolved spec, patches applied, in canonical

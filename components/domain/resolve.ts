@@ -1,4 +1,5 @@
 import { createHash } from "crypto";
+import { assertNever } from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
 import {
   CpuFeature,
@@ -112,10 +113,10 @@ export function nestedFeature(domainType: DomainType, hostVendor: HostVendor): "
             '"intel" or "amd": the host CPU has neither VMX nor SVM, so a KVM domain cannot be nested-capable (set cpu.nested: false, or use domainType "qemu")',
           );
         default:
-          return assertNeverVendor(hostVendor);
+          return assertNever(hostVendor);
       }
     default:
-      return assertNeverType(domainType);
+      return assertNever(domainType);
   }
 }
 
@@ -148,33 +149,4 @@ export function stableMac(domainName: string, index: number): string {
     .digest();
   const tail = [digest[0], digest[1], digest[2]].map((b) => b.toString(16).padStart(2, "0"));
   return ["52", "54", "00", ...tail].join(":");
-}
-
-/** The vendor in /proc/cpuinfo: vmx/svm flags first, the vendor string otherwise. */
-export function vendorFromCpuinfo(cpuinfo: string): HostVendor {
-  const flags = /^flags\s*:(.*)$/m.exec(cpuinfo)?.[1].split(/\s+/) ?? [];
-  if (flags.includes("vmx")) return "intel";
-  if (flags.includes("svm")) return "amd";
-  const vendor = /^vendor_id\s*:\s*(\S+)/m.exec(cpuinfo)?.[1];
-  if (vendor === "GenuineIntel") return "intel";
-  if (vendor === "AuthenticAMD" || vendor === "HygonGenuine") return "amd";
-  return "none";
-}
-
-/**
- * "kvm" only where a vendor KVM module (kvm_intel or kvm_amd) is loaded: a
- * /dev/kvm from another module (such as kvm_pvm) cannot run ordinary guests.
- */
-export function chooseDomainType(host: {
-  readonly vendorKvmModule: boolean;
-  readonly devKvm: boolean;
-}): DomainType {
-  return host.vendorKvmModule && host.devKvm ? "kvm" : "qemu";
-}
-
-function assertNeverVendor(v: never): never {
-  throw new Error(`unexpected host vendor ${JSON.stringify(v)}`);
-}
-function assertNeverType(v: never): never {
-  throw new Error(`unexpected domain type ${JSON.stringify(v)}`);
 }

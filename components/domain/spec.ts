@@ -3,6 +3,7 @@
  * Pulumi Inputs), and the helpers that deal with values that are not known
  * yet during a preview. No Pulumi, no processes.
  */
+import type { CpuVendor, DomainType } from "../libvirt/cpu";
 
 /** How the guest CPU is made (libvirt `<cpu mode>`). */
 export type CpuMode = "host-passthrough" | "host-model" | "custom";
@@ -98,8 +99,8 @@ export type XmlPatch =
   | { readonly op: "remove"; readonly xpath: string }
   | { readonly op: "add"; readonly xpath: string; readonly xml: string };
 
-export type DomainType = "kvm" | "qemu";
-export type HostVendor = "intel" | "amd" | "none";
+/** The host CPU's vendor: which virtualization extension a KVM guest gets (libvirt/cpu.ts). */
+export type HostVendor = CpuVendor;
 
 /** What the provider's inputs hold, apart from the host connection. */
 export interface DomainSpec {
@@ -164,3 +165,4 @@ export interface ResolvedNetwork extends NetworkSpec {
 }
 
 export { UNKNOWN, isUnknown, hasUnknown } from "../core/unknown";
+export type { DomainType };

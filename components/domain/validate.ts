@@ -1,7 +1,19 @@
 import { DOMParser } from "@xmldom/xmldom";
 import type { Element } from "@xmldom/xmldom";
 import * as xpath from "xpath";
+import {
+  absolutePath,
+  assertNever,
+  ipAddress,
+  isLoopback,
+  nonEmptyName,
+  oneOf,
+  optionalBoolean,
+  tcpPort,
+  wholeNumber,
+} from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
+import { validateDomainName } from "../libvirt/names";
 import {
   DomainSpec,
   DomainType,
@@ -66,33 +78,6 @@ export function validateDomainSpec(
   if (spec.ipWaitSeconds !== undefined) wholeNumber("ipWaitSeconds", spec.ipWaitSeconds, 0, 600);
   validateXmlPatches(spec.xmlPatches);
   validatePortsDistinct(spec);
-}
-
-/**
- * libvirt's rules for a domain name (no "/", no newline, not empty), and
- * two of virsh's: a name that looks like a UUID or a number would be taken
- * for one by every virsh command.
- */
-export function validateDomainName(name: unknown, argument = "domainName"): void {
-  if (isUnknown(name)) return;
-  const allowed =
-    'a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID';
-  if (typeof name !== "string" || name.length === 0 || name.length > 200)
-    throw new InvalidArgumentError(argument, name, allowed);
-  // eslint-disable-next-line no-control-regex
-  if (/[/\u0000-\u001f\u007f]/.test(name)) throw new InvalidArgumentError(argument, name, allowed);
-  if (
-    /^\d+$/.test(name) ||
-    /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(name)
-  ) {
-    throw new InvalidArgumentError(argument, name, allowed);
-  }
-  if (name.trim() !== name)
-    throw new InvalidArgumentError(
-      argument,
-      name,
-      `${allowed}, without leading or trailing spaces`,
-    );
 }
 
 /** A topology must describe exactly the maximum number of vCPUs (libvirt refuses anything else). */
@@ -514,79 +499,6 @@ function validatePortsDistinct(spec: DomainSpec): void {
   }
 }
 
-export function isLoopback(address: string): boolean {
-  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address) || address === "::1";
-}
-
 function known(...values: unknown[]): boolean {
   return !values.some(isUnknown);
-}
-
-function oneOf(
-  argument: string,
-  value: unknown,
-  allowed: readonly string[],
-  optional: boolean,
-): void {
-  if (isUnknown(value) || (optional && value === undefined)) return;
-  if (typeof value !== "string" || !allowed.includes(value)) {
-    throw new InvalidArgumentError(
-      argument,
-      value,
-      `one of ${allowed.map((a) => `"${a}"`).join(", ")}`,
-    );
-  }
-}
-
-function wholeNumber(argument: string, value: unknown, min: number, max: number): void {
-  if (isUnknown(value)) return;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(argument, value, `a whole number from ${min} to ${max}`);
-  }
-}
-
-function tcpPort(argument: string, value: unknown): void {
-  wholeNumber(argument, value, 1, 65535);
-}
-
-function optionalBoolean(argument: string, value: unknown): void {
-  if (value === undefined || isUnknown(value)) return;
-  if (typeof value !== "boolean") throw new InvalidArgumentError(argument, value, "true or false");
-}
-
-function nonEmptyName(argument: string, value: unknown, what: string): void {
-  if (isUnknown(value)) return;
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== "string" || value.length === 0 || /[/\u0000-\u001f]/.test(value)) {
-    throw new InvalidArgumentError(
-      argument,
-      value,
-      `${what} (not empty, no "/" or control characters)`,
-    );
-  }
-}
-
-function absolutePath(argument: string, value: unknown): void {
-  if (isUnknown(value)) return;
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== "string" || !value.startsWith("/") || /[\u0000-\u001f]/.test(value)) {
-    throw new InvalidArgumentError(argument, value, "an absolute path on the libvirt host");
-  }
-}
-
-function ipAddress(argument: string, value: unknown): void {
-  if (isUnknown(value)) return;
-  const v4 =
-    typeof value === "string" && /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(value);
-  if (v4 && v4.slice(1).every((o) => Number(o) <= 255)) return;
-  if (value === "::1" || value === "::") return;
-  throw new InvalidArgumentError(
-    argument,
-    value,
-    'an IPv4 address such as "127.0.0.1" (or "0.0.0.0" for all), "::1" or "::"',
-  );
-}
-
-export function assertNever(value: never): never {
-  throw new Error(`unexpected value ${JSON.stringify(value)}`);
 }

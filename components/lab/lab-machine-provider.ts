@@ -1,10 +1,12 @@
-import type * as pulumi from "@pulumi/pulumi";
 import { PreconditionError } from "../core/errors";
-import { virsh } from "../core/tools";
 import { HostAccess } from "../host/access";
+import { checkFailures } from "../host/check-failures";
 import { HostSpec } from "../host/connection";
+import { asGiven, HostProvider } from "../host/provider";
 import { withHost } from "../host/index";
-import { parseDomainNames, startAction, validateLabMachines } from "./lab-machines";
+import { domainState, sleep, startAction, stopDomain } from "../libvirt/domain-state";
+import { parseVirshNames, virsh } from "../libvirt/virsh";
+import { validateLabMachines } from "./lab-machines";
 
 /**
  * A lab machine that the classroom image defines inside itself: this
@@ -25,8 +27,6 @@ export interface LabMachineInputs {
 export interface LabMachineOutputs extends LabMachineInputs {
   readonly state: string;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until the classroom host answers SSH and its libvirtd answers virsh. */
 async function waitForClassroom(
@@ -53,26 +53,13 @@ async function waitForClassroom(
   }
 }
 
-async function domainState(
-  host: HostAccess,
-  uri: string,
-  name: string,
-): Promise<string | undefined> {
-  const r = await host.run(virsh(uri, "domstate", name), { allowFailure: true });
-  if (r.exitCode === 0) return r.stdout.trim();
-  if (/failed to get domain|Domain not found/i.test(r.stderr)) return undefined;
-  throw new PreconditionError(`virsh domstate ${name} on ${host.label} failed: ${r.stderr.trim()}`);
-}
-
 async function ensureRunning(inputs: LabMachineInputs): Promise<LabMachineOutputs> {
   return withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
     const uri = inputs.host.libvirtUri;
     await waitForClassroom(host, uri, inputs.bootTimeoutSeconds);
     const state = await domainState(host, uri, inputs.domainName);
     if (state === undefined) {
-      const names = parseDomainNames(
-        (await host.run(virsh(uri, "list", "--all", "--name"))).stdout,
-      );
+      const names = parseVirshNames((await host.run(virsh(uri, "list", "--all", "--name"))).stdout);
       throw new PreconditionError(
         `The classroom host defines no machine "${inputs.domainName}" (it defines: ${names.join(", ") || "none"}). Check labMachines, or the image.`,
       );
@@ -100,17 +87,17 @@ async function ensureRunning(inputs: LabMachineInputs): Promise<LabMachineOutput
   });
 }
 
-export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
+export const provider: HostProvider<LabMachineInputs, LabMachineOutputs> = {
   async check(_olds, news) {
     try {
       validateLabMachines([news.domainName], "labMachines");
     } catch (e) {
-      return { inputs: news, failures: [{ property: "domainName", reason: (e as Error).message }] };
+      return asGiven(news, checkFailures(e, [], { argumentProperty: "domainName" }));
     }
     return { inputs: news };
   },
 
-  async diff(_id, olds: LabMachineOutputs, news: LabMachineInputs) {
+  async diff(_id, olds, news) {
     const replaces = ["domainName", "host"].filter(
       (k) =>
         JSON.stringify(olds[k as keyof LabMachineInputs]) !==
@@ -125,7 +112,7 @@ export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure
     return { changes, replaces, deleteBeforeReplace: true };
   },
 
-  async create(inputs: LabMachineInputs) {
+  async create(inputs) {
     const outs = await ensureRunning(inputs);
     return {
       id: `${inputs.host.ssh?.host ?? "local"}:${inputs.host.ssh?.port ?? 0}/${inputs.domainName}`,
@@ -141,11 +128,11 @@ export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure
     });
   },
 
-  async update(_id, _olds, news: LabMachineInputs) {
+  async update(_id, _olds, news) {
     return { outs: await ensureRunning(news) };
   },
 
-  async delete(_id, props: LabMachineOutputs) {
+  async delete(_id, props) {
     await withHost(props.host, props.sshPrivateKey, async (host) => {
       const uri = props.host.libvirtUri;
       let state: string | undefined;
@@ -155,14 +142,8 @@ export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure
         // The classroom host is gone or unreachable: so is the machine inside it.
         return;
       }
-      if (state === undefined || state === "shut off") return;
-      await host.run(virsh(uri, "shutdown", props.domainName), { allowFailure: true });
-      const deadline = Date.now() + props.shutdownTimeoutSeconds * 1000;
-      while (Date.now() < deadline) {
-        if ((await domainState(host, uri, props.domainName)) === "shut off") return;
-        await sleep(1000);
-      }
-      await host.run(virsh(uri, "destroy", props.domainName), { allowFailure: true });
+      if (state === undefined) return;
+      await stopDomain(host, uri, props.domainName, props.shutdownTimeoutSeconds);
     });
   },
 };

@@ -1,7 +1,7 @@
 import { CommandError } from "../core/errors";
-import { requireTools } from "../core/tools";
+import { requireTools } from "../host/tools";
 import { HostAccess } from "../host/access";
-import { KvmModule } from "./cpuinfo";
+import { KvmModule } from "../libvirt/cpu";
 import { LiveChange } from "./plan";
 import { MANAGED_FILE, parseLiveNested } from "./modprobe-conf";
 

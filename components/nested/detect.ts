@@ -1,19 +1,13 @@
 import { PreconditionError } from "../core/errors";
-import { virsh } from "../core/tools";
+import { parseVirshNames, virsh } from "../libvirt/virsh";
 import { HostAccess } from "../host/access";
-import { detectVendor, KvmModule, parseCpuInfo } from "./cpuinfo";
+import { detectVendor, KvmModule, parseCpuInfo } from "../libvirt/cpu";
 import { NestedFacts } from "./facts";
-import {
-  describeGuests,
-  KvmHolder,
-  LIST_FDS_SCRIPT,
-  parseKvmHolders,
-  parseVirshNames,
-} from "./guests";
+import { describeGuests, KvmHolder, LIST_FDS_SCRIPT, parseKvmHolders } from "./guests";
 import { listsModule, ModuleState, moduleState } from "./kernel-module";
 import { crossCheckVendor, parseHostCpu } from "./libvirt-caps";
 import { ConfigFile, MODPROBE_DIRS, modprobeReadOrder } from "./modprobe-conf";
-import { HostSnapshot } from "./read-many";
+import { HostSnapshot } from "../host/read-many";
 
 /** Where the host is and how detection reaches the parts that are not plain files. */
 export interface DetectContext {

@@ -1,5 +1,5 @@
 import { desiredNested, NestedMode } from "./args";
-import { CpuVendor, KvmModule } from "./cpuinfo";
+import { CpuVendor, KvmModule } from "../libvirt/cpu";
 import { nestedSettingsInCmdline } from "./kernel-cmdline";
 import { defaultNested, ModuleState } from "./kernel-module";
 import {

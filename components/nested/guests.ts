@@ -53,14 +53,6 @@ export function qemuGuestName(cmdline: string): string | undefined {
   return name.replace(/,,/g, ",") || undefined;
 }
 
-/** Names from `virsh list --name` (running domains only). */
-export function parseVirshNames(stdout: string): string[] {
-  return stdout
-    .split("\n")
-    .map((l) => l.trim())
-    .filter(Boolean);
-}
-
 /** A process that holds KVM. */
 export interface KvmHolder {
   readonly pid: number;

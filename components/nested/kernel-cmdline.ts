@@ -1,4 +1,4 @@
-import { KvmModule } from "./cpuinfo";
+import { KvmModule } from "../libvirt/cpu";
 import {
   NestedSetting,
   normalizeModuleName,

@@ -1,5 +1,5 @@
 import { DOMParser } from "@xmldom/xmldom";
-import { CpuVendor } from "./cpuinfo";
+import { CpuVendor } from "../libvirt/cpu";
 
 /** What libvirt says about the host CPU (`virsh capabilities`, <host><cpu>). */
 export interface LibvirtHostCpu {

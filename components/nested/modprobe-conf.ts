@@ -1,4 +1,4 @@
-import { KvmModule } from "./cpuinfo";
+import { KvmModule } from "../libvirt/cpu";
 
 /**
  * modprobe.d as kmod reads it (modprobe.d(5)): the `.conf` files of these

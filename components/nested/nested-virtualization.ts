@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
 import { InvalidArgumentError } from "../core/errors";
-import { hostInputs } from "../core/host-inputs";
+import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import { NestedMode, validateMode, validateRestoreOnDelete } from "./args";
-import { CpuVendor, KvmModule } from "./cpuinfo";
+import { CpuVendor, KvmModule } from "../libvirt/cpu";
 import { ModuleState } from "./kernel-module";
 
 export interface NestedVirtualizationArgs {

@@ -1,5 +1,5 @@
 import { desiredNested, NestedMode } from "./args";
-import { KvmModule } from "./cpuinfo";
+import { KvmModule } from "../libvirt/cpu";
 import {
   conflictingSettings,
   describeSetting,

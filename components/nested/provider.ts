@@ -1,7 +1,9 @@
-import * as pulumi from "@pulumi/pulumi";
+import { assertNever } from "../core/checks";
 import { PreconditionError } from "../core/errors";
 import { UNKNOWN } from "../core/unknown";
 import { HostAccess, HostSpec, describeHost, withHost } from "../host";
+import { checkFailures } from "../host/check-failures";
+import { asGiven, HostProvider } from "../host/provider";
 import { applyChange } from "./apply";
 import { NestedArgs, NestedMode, validateNestedArgs } from "./args";
 import { detectNested } from "./detect";
@@ -16,6 +18,9 @@ export interface NestedInputs {
   readonly mode: NestedMode;
   readonly restoreOnDelete?: boolean;
 }
+
+/** What check() is given: the mode as written, checked there. */
+export type NestedGivenInputs = Omit<NestedInputs, "mode"> & { readonly mode: string };
 
 /** The state: inputs, what was observed, and what to put back on delete. */
 export interface NestedState extends NestedInputs, NestedObserved {
@@ -68,10 +73,8 @@ async function enforce(
       });
       return { facts: after, written: plan.fileContent ?? undefined };
     }
-    default: {
-      const never: never = plan;
-      return never;
-    }
+    default:
+      return assertNever(plan);
   }
 }
 
@@ -101,14 +104,14 @@ function sameConnection(a: HostSpec, b: HostSpec): boolean {
   );
 }
 
-export const provider: Required<pulumi.dynamic.ResourceProvider> = {
-  /** Nothing to configure: every call carries its host. */
-  configure: async () => undefined,
-
-  async check(_olds: NestedInputs, news: NestedInputs) {
-    if ((news.mode as string) === UNKNOWN) return { inputs: news };
-    const args = checkedArgs(news);
-    return { inputs: { ...news, ...args } };
+export const provider: HostProvider<NestedInputs, NestedState, NestedGivenInputs> = {
+  async check(_olds, news) {
+    if (news.mode === UNKNOWN) return asGiven(news);
+    try {
+      return { inputs: { ...news, ...checkedArgs(news) } };
+    } catch (e) {
+      return asGiven(news, checkFailures(e));
+    }
   },
 
   async diff(_id: string, olds: NestedState, news: NestedInputs) {
@@ -192,10 +195,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
             live: plan.live,
           });
           return;
-        default: {
-          const never: never = plan;
-          return never;
-        }
+        default:
+          return assertNever(plan);
       }
     });
   },

@@ -1,6 +1,6 @@
 import { DOMParser } from "@xmldom/xmldom";
 import { InvalidArgumentError, showValue } from "../core/errors";
-import { canonicalXml, child } from "../domain/xml-doc";
+import { canonicalXml, child } from "../core/xml-doc";
 
 /**
  * A libvirt virtual network, as typed values and as network XML. No Pulumi,

@@ -1,9 +1,11 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { InvalidArgumentError, PreconditionError } from "../core/errors";
-import { requireTools, virsh } from "../core/tools";
+import { PreconditionError } from "../core/errors";
 import { HostAccess } from "../host/access";
+import { checkFailures } from "../host/check-failures";
 import { HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
+import { asGiven, GONE, HostProvider } from "../host/provider";
+import { requireTools } from "../host/tools";
+import { isNotFound, runWithDocument, virsh } from "../libvirt/virsh";
 import { NetworkSpec, renderNetworkXml, validateNetworkSpec } from "./network-xml";
 
 /** What the Network resource hands its provider. */
@@ -11,6 +13,10 @@ export interface NetworkInputs extends NetworkSpec {
   readonly host: HostSpec;
   readonly sshPrivateKey?: string;
 }
+
+/** What the component hands check(): the defaults are filled in there. */
+export type NetworkGivenInputs = Omit<NetworkInputs, "mode" | "prefixLength" | "autostart"> &
+  Partial<Pick<NetworkInputs, "mode" | "prefixLength" | "autostart">>;
 
 export interface NetworkOutputs extends NetworkInputs {
   /** The network's UUID: delete and refresh act only on the network this resource made. */
@@ -28,7 +34,6 @@ const REPLACE_KEYS = [
   "address",
   "prefixLength",
   "dhcp",
-  "host",
 ] as const;
 
 interface NetInfo {
@@ -42,7 +47,7 @@ interface NetInfo {
 async function netInfo(host: HostAccess, uri: string, name: string): Promise<NetInfo | undefined> {
   const r = await host.run(virsh(uri, "net-info", name), { allowFailure: true });
   if (r.exitCode !== 0) {
-    if (/failed to get network|Network not found/i.test(r.stderr)) return undefined;
+    if (isNotFound("network", r.stderr)) return undefined;
     throw new PreconditionError(
       `virsh net-info ${name} on ${host.label} failed: ${r.stderr.trim()}`,
     );
@@ -63,11 +68,9 @@ export function parseNetInfo(stdout: string): NetInfo {
 
 async function defineAndStart(host: HostAccess, spec: NetworkInputs): Promise<NetworkOutputs> {
   const uri = spec.host.libvirtUri;
-  const xmlFile = `/tmp/.nestlab-net-${spec.networkName}-${process.pid}.xml`;
-  await host.writeFileAtomic(xmlFile, renderNetworkXml(spec), 0o600);
   let defined = false;
   try {
-    await host.run(virsh(uri, "net-define", xmlFile));
+    await runWithDocument(host, uri, ["net-define"], renderNetworkXml(spec));
     defined = true;
     await host.run(virsh(uri, "net-start", spec.networkName));
     if (spec.autostart) await host.run(virsh(uri, "net-autostart", spec.networkName));
@@ -78,8 +81,6 @@ async function defineAndStart(host: HostAccess, spec: NetworkInputs): Promise<Ne
       await host.run(virsh(uri, "net-undefine", spec.networkName), { allowFailure: true });
     }
     throw e;
-  } finally {
-    await host.removeFile(xmlFile);
   }
   const info = await netInfo(host, uri, spec.networkName);
   if (!info?.active)
@@ -97,55 +98,50 @@ function changed(
   return JSON.stringify(olds[key] ?? null) !== JSON.stringify(news[key] ?? null);
 }
 
-export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure">> = {
+export const provider: HostProvider<NetworkInputs, NetworkOutputs, NetworkGivenInputs> = {
   async check(olds, news) {
     try {
       const spec = validateNetworkSpec(news);
       const inputs = { ...news, ...spec } as NetworkInputs;
       // A network of that name that this stack did not make is never taken over.
-      if (!olds || (olds as Partial<NetworkOutputs>).networkName !== spec.networkName) {
+      if (!olds || olds.networkName !== spec.networkName) {
         const taken = await withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
           await requireTools(host, ["virsh"]);
           return netInfo(host, inputs.host.libvirtUri, spec.networkName);
         });
         if (taken) {
-          return {
-            inputs: news,
-            failures: [
-              {
-                property: "networkName",
-                reason: `networkName: a network "${spec.networkName}" exists already on the host and this stack did not make it; choose another name, or remove it (virsh net-destroy/net-undefine ${spec.networkName}).`,
-              },
-            ],
-          };
+          return asGiven(news, [
+            {
+              property: "networkName",
+              reason: `networkName: a network "${spec.networkName}" exists already on the host and this stack did not make it; choose another name, or remove it (virsh net-destroy/net-undefine ${spec.networkName}).`,
+            },
+          ]);
         }
       }
       return { inputs };
     } catch (e) {
-      if (e instanceof InvalidArgumentError)
-        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
-      throw e;
+      return asGiven(news, checkFailures(e));
     }
   },
 
-  async diff(_id, olds: NetworkOutputs, news: NetworkInputs) {
+  async diff(_id, olds, news) {
     const replaces = REPLACE_KEYS.filter((k) => changed(olds, news, k));
     const changes = replaces.length > 0 || changed(olds, news, "autostart") || !olds.active;
     return { changes, replaces, deleteBeforeReplace: true };
   },
 
-  async create(inputs: NetworkInputs) {
+  async create(inputs) {
     const outs = await withHost(inputs.host, inputs.sshPrivateKey, (host) =>
       defineAndStart(host, inputs),
     );
     return { id: outs.uuid, outs };
   },
 
-  async read(id, props: NetworkOutputs) {
+  async read(id, props) {
     return withHost(props.host, props.sshPrivateKey, async (host) => {
       const info = await netInfo(host, props.host.libvirtUri, props.networkName);
       // Gone, or a different network under the same name: not ours any more.
-      if (!info || info.uuid !== props.uuid) return { id: "", props: {} };
+      if (!info || info.uuid !== props.uuid) return GONE;
       return {
         id,
         props: { ...props, active: info.active, autostart: info.autostart, bridge: info.bridge },
@@ -153,7 +149,7 @@ export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure
     });
   },
 
-  async update(_id, olds: NetworkOutputs, news: NetworkInputs) {
+  async update(_id, olds, news) {
     return withHost(news.host, news.sshPrivateKey, async (host) => {
       const uri = news.host.libvirtUri;
       if (!olds.active) await host.run(virsh(uri, "net-start", news.networkName));
@@ -172,7 +168,7 @@ export const provider: Required<Omit<pulumi.dynamic.ResourceProvider, "configure
     });
   },
 
-  async delete(_id, props: NetworkOutputs) {
+  async delete(_id, props) {
     await withHost(props.host, props.sshPrivateKey, async (host) => {
       const uri = props.host.libvirtUri;
       const info = await netInfo(host, uri, props.networkName);

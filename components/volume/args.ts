@@ -1,3 +1,4 @@
+import { oneOfPhrase } from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
 
 /**
@@ -87,7 +88,7 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
   }
   const mode = args.mode ?? "flatten";
   if (!CONVERSION_MODES.includes(mode as ConversionMode)) {
-    throw new InvalidArgumentError(at("mode"), mode, oneOf(CONVERSION_MODES));
+    throw new InvalidArgumentError(at("mode"), mode, oneOfPhrase(CONVERSION_MODES));
   }
   const compression = args.compression ?? false;
   if (typeof compression !== "boolean") {
@@ -103,11 +104,11 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
   }
   const preallocation = args.preallocation;
   if (preallocation !== undefined && !PREALLOCATIONS.includes(preallocation as Preallocation)) {
-    throw new InvalidArgumentError(at("preallocation"), preallocation, oneOf(PREALLOCATIONS));
+    throw new InvalidArgumentError(at("preallocation"), preallocation, oneOfPhrase(PREALLOCATIONS));
   }
   const compat = args.compat;
   if (compat !== undefined && !QCOW2_COMPATS.includes(compat as Qcow2Compat)) {
-    throw new InvalidArgumentError(at("compat"), compat, oneOf(QCOW2_COMPATS));
+    throw new InvalidArgumentError(at("compat"), compat, oneOfPhrase(QCOW2_COMPATS));
   }
   if (compression && preallocation !== undefined && preallocation !== "off") {
     throw new InvalidArgumentError(
@@ -204,8 +205,4 @@ function isClusterSizeKiB(value: unknown): boolean {
     value <= 2048 &&
     (value & (value - 1)) === 0
   );
-}
-
-function oneOf(values: readonly string[]): string {
-  return `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
 }

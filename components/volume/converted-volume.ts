@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
 import { InvalidArgumentError } from "../core/errors";
-import { hostInputs } from "../core/host-inputs";
+import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import {
   ConversionMode,

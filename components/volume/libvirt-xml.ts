@@ -28,7 +28,7 @@ export function parsePoolXml(xml: string): PoolFacts {
     name: text(root, ["name"]),
     type: root.getAttribute("type") ?? "",
     path: text(root, ["target", "path"]),
-    availableBytes: bytes(child(root, ["available"])),
+    availableBytes: bytes(findChild(root, ["available"])),
   };
 }
 
@@ -37,9 +37,9 @@ export function parseVolumeXml(xml: string): VolumeFacts {
   return {
     name: text(root, ["name"]),
     path: text(root, ["target", "path"]),
-    format: child(root, ["target", "format"])?.getAttribute("type") ?? "",
-    capacityBytes: bytes(child(root, ["capacity"])),
-    allocationBytes: bytes(child(root, ["allocation"])),
+    format: findChild(root, ["target", "format"])?.getAttribute("type") ?? "",
+    capacityBytes: bytes(findChild(root, ["capacity"])),
+    allocationBytes: bytes(findChild(root, ["allocation"])),
   };
 }
 
@@ -69,7 +69,7 @@ function parse(xml: string, rootName: string): Element {
   return root;
 }
 
-function child(el: Element, names: readonly string[]): Element | undefined {
+function findChild(el: Element, names: readonly string[]): Element | undefined {
   let at: Element | undefined = el;
   for (const name of names) {
     at = at
@@ -80,7 +80,7 @@ function child(el: Element, names: readonly string[]): Element | undefined {
 }
 
 function text(el: Element, names: readonly string[]): string {
-  return child(el, names)?.textContent?.trim() ?? "";
+  return findChild(el, names)?.textContent?.trim() ?? "";
 }
 
 const UNITS: Record<string, number> = {

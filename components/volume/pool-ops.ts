@@ -1,5 +1,5 @@
 import { PreconditionError } from "../core/errors";
-import { virsh } from "../core/tools";
+import { isNotFound, virsh } from "../libvirt/virsh";
 import { HostAccess } from "../host/access";
 import {
   FILE_POOL_TYPES,
@@ -19,7 +19,7 @@ export async function poolState(
 ): Promise<string | undefined> {
   const r = await host.run(virsh(uri, "pool-info", pool), { allowFailure: true });
   if (r.exitCode === 0) return parsePoolState(r.stdout);
-  if (/Storage pool not found|no storage pool with matching name/.test(r.stderr)) return undefined;
+  if (isNotFound("pool", r.stderr)) return undefined;
   throw new PreconditionError(
     `virsh pool-info ${pool} failed on ${host.label}: ${r.stderr.trim()}`,
   );
@@ -84,7 +84,7 @@ export async function volumeFacts(
     allowFailure: true,
   });
   if (r.exitCode === 0) return parseVolumeXml(r.stdout);
-  if (/Storage volume not found|no storage vol with matching/.test(r.stderr)) return undefined;
+  if (isNotFound("volume", r.stderr)) return undefined;
   throw new PreconditionError(
     `virsh vol-dumpxml --pool ${pool} ${volume} failed on ${host.label}: ${r.stderr.trim()}`,
   );

@@ -1,6 +1,8 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { InvalidArgumentError, PreconditionError } from "../core/errors";
-import { requireTools, virsh } from "../core/tools";
+import { PreconditionError } from "../core/errors";
+import { checkFailures } from "../host/check-failures";
+import { asGiven, GONE, HostProvider } from "../host/provider";
+import { requireTools } from "../host/tools";
+import { virsh } from "../libvirt/virsh";
 import { HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { validatePoolName, validatePoolPath } from "./args";
@@ -28,12 +30,9 @@ export function definePoolArgv(uri: string, pool: string, path: string): string[
   ];
 }
 
-export const provider: Required<pulumi.dynamic.ResourceProvider> = {
-  /** Nothing to configure: every call carries its host. */
-  configure: async () => undefined,
-
+export const provider: HostProvider<StoragePoolInputs, StoragePoolInputs> = {
   async check(_olds, news) {
-    if (hasUnknown(news)) return { inputs: news };
+    if (hasUnknown(news)) return asGiven(news);
     try {
       return {
         inputs: {
@@ -43,14 +42,14 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         },
       };
     } catch (e) {
-      if (e instanceof InvalidArgumentError)
-        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
-      throw e;
+      return asGiven(news, checkFailures(e));
     }
   },
 
   async diff(_id, olds, news) {
-    const replaces = ["pool", "path"].filter((k) => hasUnknown(news[k]) || olds[k] !== news[k]);
+    const replaces: string[] = (["pool", "path"] as const).filter(
+      (k) => hasUnknown(news[k]) || olds[k] !== news[k],
+    );
     const host = diffVolume({ host: olds.host }, { host: news.host });
     replaces.push(...host.replaces);
     // Two pools cannot share a name or a folder: the old one goes first.
@@ -62,8 +61,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   },
 
   /** Defines, builds (mkdir), starts and autostarts a dir pool; refuses a pool that exists already. */
-  async create(raw) {
-    const inputs = raw as StoragePoolInputs;
+  async create(inputs) {
     const uri = inputs.host.libvirtUri;
     return withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
       await requireTools(host, ["virsh"]);
@@ -85,10 +83,9 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   },
 
   async read(id, props) {
-    const state = props as StoragePoolInputs;
-    return withHost(state.host, state.sshPrivateKey, async (host) =>
-      (await poolState(host, state.host.libvirtUri, state.pool)) === undefined
-        ? { id: "", props: {} }
+    return withHost(props.host, props.sshPrivateKey, async (host) =>
+      (await poolState(host, props.host.libvirtUri, props.pool)) === undefined
+        ? GONE
         : { id, props },
     );
   },
@@ -101,8 +98,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
    * Stops and undefines the pool. Its folder is removed only when empty: the
    * files in it (a volume kept with retainOnDelete) stay.
    */
-  async delete(_id, props) {
-    const state = props as StoragePoolInputs;
+  async delete(_id, state) {
     const uri = state.host.libvirtUri;
     await withHost(state.host, state.sshPrivateKey, async (host) => {
       const s = await poolState(host, uri, state.pool);

@@ -1,7 +1,9 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { CommandError, InvalidArgumentError, PreconditionError } from "../core/errors";
-import { requireTools, virsh } from "../core/tools";
+import { CommandError, PreconditionError } from "../core/errors";
+import { requireTools } from "../host/tools";
+import { virsh } from "../libvirt/virsh";
 import { HostAccess } from "../host/access";
+import { checkFailures } from "../host/check-failures";
 import { HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { PlainVolumeArgs, validateVolumeArgs, VolumeOptions } from "./args";
@@ -71,9 +73,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     try {
       options = validateVolumeArgs(inputs);
     } catch (e) {
-      if (e instanceof InvalidArgumentError)
-        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
-      throw e;
+      return { inputs: news, failures: checkFailures(e) };
     }
     try {
       return await withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
@@ -85,11 +85,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         };
       });
     } catch (e) {
-      if (e instanceof SourceImageError)
-        return { inputs: news, failures: [{ property: "source", reason: e.message }] };
-      if (e instanceof InvalidArgumentError)
-        return { inputs: news, failures: [{ property: e.argument, reason: e.message }] };
-      throw e;
+      return { inputs: news, failures: checkFailures(e, [[SourceImageError, "source"]]) };
     }
   },
 

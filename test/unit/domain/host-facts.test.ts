@@ -8,12 +8,8 @@ import {
   parseNodeInfo,
   portTaken,
 } from "../../../components/domain/host-facts";
-import {
-  chooseDomainType,
-  nestedFeature,
-  stableMac,
-  vendorFromCpuinfo,
-} from "../../../components/domain/resolve";
+import { nestedFeature, stableMac } from "../../../components/domain/resolve";
+import { chooseDomainType, vendorFromCpuinfo } from "../../../components/libvirt/cpu";
 
 const fixture = (name: string): string =>
   readFileSync(path.join(__dirname, "fixtures", name), "utf8");

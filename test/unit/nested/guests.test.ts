@@ -2,9 +2,9 @@ import {
   describeGuests,
   isKvmTarget,
   parseKvmHolders,
-  parseVirshNames,
   qemuGuestName,
 } from "../../../components/nested/guests";
+import { parseVirshNames } from "../../../components/libvirt/virsh";
 
 // GNU ls: files first (/dev/null), then a header per folder.
 const GNU_LS = `crw-rw-rw- 1 root root 1, 3 Nov 22 06:14 /dev/null

@@ -51,10 +51,17 @@ describe("provider.check", () => {
     });
   });
 
-  test("refuses a bad mode with the argument's name", async () => {
-    await expect(provider.check({}, { host: local, mode: "up" })).rejects.toThrow(
-      'mode: "up" is not valid; expected one of "enable", "persist", "check", "disable".',
-    );
+  test("refuses a bad mode with the argument's name, as a failure of that property", async () => {
+    expect(await provider.check({}, { host: local, mode: "up" })).toEqual({
+      inputs: { host: local, mode: "up" },
+      failures: [
+        {
+          property: "mode",
+          reason:
+            'mode: "up" is not valid; expected one of "enable", "persist", "check", "disable".',
+        },
+      ],
+    });
   });
 
   test("lets an unknown mode through during preview", async () => {

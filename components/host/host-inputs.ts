@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostConnection, HostSpec, PlainHostConnection, resolveHost } from "../host/connection";
+import { HostConnection, HostSpec, PlainHostConnection, resolveHost } from "./connection";
 
 /**
  * The host part of every dynamic resource's inputs: the plain, validated

@@ -1,4 +1,4 @@
-import { parseReadMany } from "../../../components/nested/read-many";
+import { parseReadMany } from "../../../components/host/read-many";
 
 const N = "NESTLAB-0123456789abcdef";
 

@@ -1,5 +1,5 @@
-import { MissingToolError } from "./errors";
-import { HostAccess } from "../host/access";
+import { MissingToolError } from "../core/errors";
+import { HostAccess } from "./access";
 
 /** The programs the providers run, with the Debian package that brings each. */
 export const TOOLS = {
@@ -18,9 +18,4 @@ export async function requireTools(host: HostAccess, tools: readonly Tool[]): Pr
   for (const tool of tools) {
     if (!(await host.hasCommand(tool))) throw new MissingToolError(tool, host.label, TOOLS[tool]);
   }
-}
-
-/** argv for virsh on a given connection URI. */
-export function virsh(uri: string, ...args: string[]): string[] {
-  return ["virsh", "--quiet", "-c", uri, ...args];
 }

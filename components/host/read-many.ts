@@ -1,5 +1,5 @@
 import { randomBytes } from "crypto";
-import { HostAccess } from "../host/access";
+import { HostAccess } from "./access";
 
 /**
  * Reading many small files in one command: one SSH round trip instead of

@@ -2,8 +2,8 @@ import { DOMParser, XMLSerializer } from "@xmldom/xmldom";
 import type { Attr, Document, Element, Node } from "@xmldom/xmldom";
 
 /**
- * Small DOM helpers shared by rendering and normalising, and the one
- * canonical way a domain document becomes text: attributes sorted by name
+ * Small DOM helpers shared by every libvirt document (domain, network), and
+ * the one canonical way a document becomes text: attributes sorted by name
  * (namespace declarations first), two-space indentation, no XML declaration.
  * Two documents with the same content always give the same bytes.
  */
@@ -59,6 +59,13 @@ export function parseXml(xml: string, what = "domain XML"): Document {
   return doc;
 }
 
+/** The root element of a parsed document. */
+export function rootOf(doc: Document): Element {
+  const root = doc.documentElement;
+  if (!root) throw new Error("The document has no root element");
+  return root;
+}
+
 /** Child elements of a node, in document order. */
 export function elements(node: Node): Element[] {
   const out: Element[] = [];
@@ -79,7 +86,7 @@ export function textOf(el: Element | undefined): string | undefined {
 /** The canonical text of a document (see the module comment). */
 export function canonicalXml(doc: Document): string {
   const copy = parseXml(new XMLSerializer().serializeToString(doc));
-  const root = copy.documentElement as Element;
+  const root = rootOf(copy);
   tidy(root, 0);
   return `${new XMLSerializer().serializeToString(root)}\n`;
 }

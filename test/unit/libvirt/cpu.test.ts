@@ -1,4 +1,4 @@
-import { detectVendor, parseCpuInfo } from "../../../components/nested/cpuinfo";
+import { detectVendor, parseCpuInfo } from "../../../components/libvirt/cpu";
 
 const INTEL = `processor\t: 0
 vendor_id\t: GenuineIntel

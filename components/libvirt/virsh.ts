@@ -1,0 +1,61 @@
+import { HostAccess, RunOptions, RunResult } from "../host/access";
+
+/**
+ * What every feature shares about virsh: its argv, what its "not found"
+ * errors look like, and how a document reaches it. Pure but for
+ * `runWithDocument`, which runs virsh through HostAccess.
+ */
+
+/** argv for virsh on a given connection URI. */
+export function virsh(uri: string, ...args: string[]): string[] {
+  return ["virsh", "--quiet", "-c", uri, ...args];
+}
+
+/** The kinds of libvirt objects the project looks up by name or UUID. */
+export type LibvirtObject = "domain" | "network" | "pool" | "volume";
+
+/**
+ * virsh's words when the object asked for does not exist (libvirt 9.0: "failed
+ * to get domain 'x'", "Domain not found: no domain with matching name 'x'", and
+ * the same for networks, storage pools and storage volumes).
+ */
+const NOT_FOUND: Readonly<Record<LibvirtObject, RegExp>> = {
+  domain: /failed to get domain|Domain not found|no domain with matching/i,
+  network: /failed to get network|Network not found|no network with matching/i,
+  pool: /failed to get pool|Storage pool not found|no storage pool with matching/i,
+  volume: /failed to get vol|Storage volume not found|no storage vol with matching/i,
+};
+
+/** Whether virsh's stderr says that the object does not exist (rather than that virsh failed). */
+export function isNotFound(kind: LibvirtObject, stderr: string): boolean {
+  return NOT_FOUND[kind].test(stderr);
+}
+
+/** `virsh list --name` (or net-list, pool-list …) → the names, in libvirt's order. */
+export function parseVirshNames(stdout: string): string[] {
+  return stdout
+    .split("\n")
+    .map((l) => l.trim())
+    .filter(Boolean);
+}
+
+/** The file name virsh is given for a document that arrives on its standard input. */
+export const STDIN_FILE = "/dev/stdin";
+
+/**
+ * Runs a virsh verb that reads a document (define, net-define,
+ * hypervisor-cpu-compare), handing the document on virsh's standard input:
+ * no file ever holds it (a domain definition may carry the VNC password),
+ * and no temporary name exists for anyone to guess. Works over SSH too: the
+ * remote command's standard input is the session's. `args` are the verb and
+ * its options; the file argument is added last.
+ */
+export function runWithDocument(
+  host: HostAccess,
+  uri: string,
+  args: readonly string[],
+  document: string,
+  options: Omit<RunOptions, "input"> = {},
+): Promise<RunResult> {
+  return host.run(virsh(uri, ...args, STDIN_FILE), { ...options, input: document });
+}
