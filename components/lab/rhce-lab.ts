@@ -17,6 +17,10 @@ export interface ClassroomArgs {
   readonly memoryMiB?: pulumi.Input<number>;
   /** @default 4 (the seed's `-smp 4`) */
   readonly vcpus?: pulumi.Input<number>;
+  /** The memory ceiling: memoryMiB changes below it apply live. @default memoryMiB */
+  readonly maxMemoryMiB?: pulumi.Input<number>;
+  /** The vCPU ceiling: vcpus changes below it apply live. @default vcpus */
+  readonly maxVcpus?: pulumi.Input<number>;
   /** @default - one socket per vCPU, as the seed's `sockets=4,cores=1,threads=1` */
   readonly topology?: NestedDomainArgs["topology"];
   /**
@@ -172,7 +176,9 @@ export class RhceLab extends pulumi.ComponentResource {
         domainType: c.domainType,
         hostVendor: this.nested?.vendor,
         memoryMiB: c.memoryMiB ?? 8096,
+        maxMemoryMiB: c.maxMemoryMiB,
         vcpus: c.vcpus ?? 4,
+        maxVcpus: c.maxVcpus,
         topology: c.topology,
         cpu: c.cpu ?? { mode: "host-model" },
         disks: [
