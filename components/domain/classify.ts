@@ -15,7 +15,7 @@ import { ResolvedDomainSpec } from "./spec";
  */
 export type UpdateKind = "live" | "restart" | "replace";
 
-export const UPDATE_KINDS: Readonly<Record<ClassifiedProperty, UpdateKind>> = {
+export const UPDATE_KINDS = {
   host: "replace",
   domainName: "replace",
   domainType: "replace",
@@ -38,31 +38,9 @@ export const UPDATE_KINDS: Readonly<Record<ClassifiedProperty, UpdateKind>> = {
   boot: "restart",
   xmlPatches: "restart",
   xml: "restart",
-};
+} as const satisfies Readonly<Record<string, UpdateKind>>;
 
-export type ClassifiedProperty =
-  | "host"
-  | "domainName"
-  | "domainType"
-  | "memoryMiB"
-  | "vcpus"
-  | "autostart"
-  | "running"
-  | "shutdownTimeoutSeconds"
-  | "ipWaitSeconds"
-  | "owner"
-  | "maxMemoryMiB"
-  | "maxVcpus"
-  | "topology"
-  | "cpu"
-  | "disks"
-  | "networks"
-  | "vnc"
-  | "vncPassword"
-  | "serial"
-  | "boot"
-  | "xmlPatches"
-  | "xml";
+export type ClassifiedProperty = keyof typeof UPDATE_KINDS;
 
 /** One side of a comparison: the resolved spec and what lives beside it. */
 export interface Side {
@@ -89,7 +67,7 @@ export function classifyUpdate(olds: Side, news: Side): UpdatePlan {
   // (then the renderer itself changed, or someone edited the domain by hand).
   const props = changed.filter((p) => p !== "xml" || changed.length === 1);
   const pick = (kind: UpdateKind): ClassifiedProperty[] =>
-    props.filter((p) => UPDATE_KINDS[p] === kind);
+    props.filter((p) => (UPDATE_KINDS[p] as UpdateKind) === kind);
   return { replace: pick("replace"), restart: pick("restart"), live: pick("live") };
 }
 

@@ -1,4 +1,4 @@
-import { elements, firstChild, parseXml, textOf } from "../core/xml-doc";
+import { elements, firstChild, NESTLAB_NS, parseXml, rootOf, textOf } from "../core/xml-doc";
 
 /**
  * Parsers for what the provider reads from the host (virsh and ss output).
@@ -15,8 +15,7 @@ export interface DomainCapabilities {
 
 /** `virsh domcapabilities --virttype T` → the parts the preflight needs. */
 export function parseDomainCapabilities(xml: string): DomainCapabilities {
-  const root = parseXml(xml, "domcapabilities XML").documentElement;
-  if (!root) throw new Error("empty domcapabilities");
+  const root = rootOf(parseXml(xml, "domcapabilities XML"));
   const vcpu = firstChild(root, "vcpu");
   const cpu = firstChild(root, "cpu");
   const modes: Record<string, boolean> = {};
@@ -94,4 +93,42 @@ export function portTaken(listeners: readonly Listener[], address: string, port:
 /** `virsh dominfo` → whether autostart is on. */
 export function parseAutostart(dominfo: string): boolean {
   return /^Autostart:\s*enable/m.test(dominfo);
+}
+
+/** Where a running domain's VNC server and serial console are, from its live XML. */
+export function liveAddresses(liveXml: string): {
+  vncAddress: string | null;
+  serialAddress: string | null;
+} {
+  const devices = firstChild(rootOf(parseXml(liveXml)), "devices");
+  const devs = devices ? elements(devices) : [];
+  const graphics = devs.find((d) => d.nodeName === "graphics" && d.getAttribute("type") === "vnc");
+  const port = graphics?.getAttribute("port");
+  const vncAddress =
+    graphics && port && port !== "-1"
+      ? `${graphics.getAttribute("listen") ?? "127.0.0.1"}:${port}`
+      : null;
+  const serial = devs.find((d) => d.nodeName === "serial");
+  const source = serial ? firstChild(serial, "source") : undefined;
+  let serialAddress: string | null = null;
+  switch (serial?.getAttribute("type")) {
+    case "tcp":
+      serialAddress = `${source?.getAttribute("host")}:${source?.getAttribute("service")}`;
+      break;
+    case "pty":
+    case "unix":
+    case "file":
+      serialAddress = source?.getAttribute("path") ?? null;
+      break;
+  }
+  return { vncAddress, serialAddress };
+}
+
+/** The owner recorded in the domain's `<metadata>` by this project, if any. */
+export function ownerOf(xml: string): string | undefined {
+  const metadata = firstChild(rootOf(parseXml(xml)), "metadata");
+  const owner = metadata
+    ? elements(metadata).find((e) => e.namespaceURI === NESTLAB_NS && e.localName === "owner")
+    : undefined;
+  return textOf(owner);
 }

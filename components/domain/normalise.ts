@@ -1,5 +1,13 @@
 import type { Document, Element } from "@xmldom/xmldom";
-import { canonicalXml, elements, firstChild, parseXml, QEMU_NS, textOf } from "../core/xml-doc";
+import {
+  canonicalXml,
+  elements,
+  firstChild,
+  parseXml,
+  QEMU_NS,
+  rootOf,
+  textOf,
+} from "../core/xml-doc";
 
 /**
  * Normalising libvirt's stored XML so it compares with what was defined.
@@ -130,16 +138,13 @@ export function comparableXml(definedXml: string): string {
 export function normaliseDomainXml(libvirtXml: string, definedXml: string): string {
   const defined = parseXml(definedXml);
   const doc = parseXml(libvirtXml);
-  const root = doc.documentElement as Element;
+  const root = rootOf(doc);
   for (const pattern of ADDED_ELEMENTS) {
-    if (matching(defined.documentElement as Element, pattern).length > 0) continue;
+    if (matching(rootOf(defined), pattern).length > 0) continue;
     for (const el of matching(root, pattern)) el.parentNode?.removeChild(el);
   }
   for (const [path, names] of Object.entries(ADDED_ATTRIBUTES)) {
-    const definedEls =
-      path === ""
-        ? [defined.documentElement as Element]
-        : matching(defined.documentElement as Element, path);
+    const definedEls = path === "" ? [rootOf(defined)] : matching(rootOf(defined), path);
     const els = path === "" ? [root] : matching(root, path);
     for (const name of names) {
       if (definedEls.some((e) => e.hasAttribute(name))) continue;
@@ -165,7 +170,7 @@ function matching(root: Element, pattern: string): Element[] {
 }
 
 function sortChildren(doc: Document): void {
-  const root = doc.documentElement as Element;
+  const root = rootOf(doc);
   reorder(root, DOMAIN_ORDER);
   const devices = firstChild(root, "devices");
   if (devices) reorder(devices, DEVICE_ORDER);
@@ -203,7 +208,7 @@ export interface DomainFields {
 }
 
 export function fieldsFromXml(xml: string): DomainFields {
-  const root = parseXml(xml).documentElement as Element;
+  const root = rootOf(parseXml(xml));
   const kib = (name: string): number | undefined => {
     const el = firstChild(root, name);
     if (!el) return undefined;

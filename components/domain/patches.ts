@@ -1,9 +1,9 @@
+import { DOMParser } from "@xmldom/xmldom";
 import type { Attr, Document, Element, Node } from "@xmldom/xmldom";
 import * as xpath from "xpath";
-import { assertNever } from "../core/checks";
+import { assertNever, oneOf } from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
-import { XmlPatch } from "./spec";
-import { parseFragment, PATCH_NAMESPACES } from "./validate";
+import { isUnknown, XmlPatch } from "./spec";
 import { docOf } from "../core/xml-doc";
 
 /**
@@ -82,4 +82,76 @@ function removeNode(arg: string, node: Node): void {
   if (!parent || parent.nodeType === 9)
     throw new InvalidArgumentError(`${arg}.xpath`, "(the root element)", "an XPath below <domain>");
   parent.removeChild(node);
+}
+
+/** Patches must name a node set that xpath understands, and carry what their op needs. */
+export function validateXmlPatches(patches: readonly XmlPatch[] | undefined): void {
+  if (patches === undefined || isUnknown(patches)) return;
+  if (!Array.isArray(patches))
+    throw new InvalidArgumentError("xmlPatches", patches, "a list of { op, xpath, … }");
+  const probe = new DOMParser().parseFromString("<domain/>", "text/xml");
+  patches.forEach((p: XmlPatch, i: number) => {
+    const arg = `xmlPatches[${i}]`;
+    if (isUnknown(p)) return;
+    oneOf(`${arg}.op`, p.op, ["set", "remove", "add"], false);
+    if (isUnknown(p.xpath)) return;
+    if (typeof p.xpath !== "string" || p.xpath.trim() === "")
+      throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, "an XPath expression");
+    try {
+      xpath.useNamespaces(PATCH_NAMESPACES)(p.xpath, probe as unknown as globalThis.Node);
+    } catch (e) {
+      throw new InvalidArgumentError(
+        `${arg}.xpath`,
+        p.xpath,
+        `an XPath expression (${(e as Error).message})`,
+      );
+    }
+    switch (p.op) {
+      case "set":
+        if (
+          p.attribute !== undefined &&
+          (typeof p.attribute !== "string" || !/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(p.attribute))
+        ) {
+          throw new InvalidArgumentError(
+            `${arg}.attribute`,
+            p.attribute,
+            "an XML attribute name, or nothing to set the element's text",
+          );
+        }
+        if (typeof p.value !== "string" && !isUnknown(p.value))
+          throw new InvalidArgumentError(`${arg}.value`, p.value, "a string");
+        return;
+      case "remove":
+        return;
+      case "add":
+        if (isUnknown(p.xml)) return;
+        parseFragment(`${arg}.xml`, p.xml);
+        return;
+      default:
+        return assertNever(p);
+    }
+  });
+}
+
+/** Prefixes an xmlPatches XPath may use. */
+export const PATCH_NAMESPACES: Record<string, string> = {
+  qemu: "http://libvirt.org/schemas/domain/qemu/1.0",
+};
+
+/** Parses one element of XML for an "add" patch; throws InvalidArgumentError when it is not well formed. */
+export function parseFragment(argument: string, xml: unknown): Element {
+  const allowed = "one well-formed XML element, e.g. \"<watchdog model='i6300esb'/>\"";
+  if (typeof xml !== "string") throw new InvalidArgumentError(argument, xml, allowed);
+  let bad: string | undefined;
+  try {
+    const doc = new DOMParser({
+      onError: (level, msg) => {
+        if (level !== "warning") bad ??= msg;
+      },
+    }).parseFromString(xml, "text/xml");
+    if (bad === undefined && doc.documentElement) return doc.documentElement;
+  } catch {
+    // xmldom throws on fatal errors: the same answer as an error report.
+  }
+  throw new InvalidArgumentError(argument, xml, allowed);
 }

@@ -11,6 +11,7 @@ import {
   NESTLAB_NS,
   parseXml,
   QEMU_NS,
+  rootOf,
   XMLNS,
 } from "../core/xml-doc";
 
@@ -25,7 +26,7 @@ import {
  */
 export function renderDomainXml(spec: ResolvedDomainSpec): string {
   const doc = new DOMImplementation().createDocument(null, "domain", null);
-  const domain = doc.documentElement as Element;
+  const domain = rootOf(doc);
   domain.setAttribute("type", spec.domainType);
   const userNets = spec.networks.filter((n) => n.user !== undefined);
   if (userNets.length > 0) domain.setAttributeNS(XMLNS, "xmlns:qemu", QEMU_NS);
@@ -82,7 +83,16 @@ export function renderDomainXml(spec: ResolvedDomainSpec): string {
   return canonicalXml(doc);
 }
 
-function renderCpu(domain: Element, spec: ResolvedDomainSpec): void {
+/**
+ * The `<cpu>` element alone, as `virsh hypervisor-cpu-compare` takes it:
+ * the same element renderDomainXml puts in the domain.
+ */
+export function renderCpuXml(spec: ResolvedDomainSpec): string {
+  const doc = new DOMImplementation().createDocument(null, "domain", null);
+  return new XMLSerializer().serializeToString(renderCpu(rootOf(doc), spec));
+}
+
+function renderCpu(domain: Element, spec: ResolvedDomainSpec): Element {
   const cpu = spec.cpu;
   const el = child(domain, "cpu", {
     mode: cpu.mode,
@@ -99,6 +109,7 @@ function renderCpu(domain: Element, spec: ResolvedDomainSpec): void {
     });
   }
   for (const f of cpu.features) child(el, "feature", { policy: f.policy, name: f.name });
+  return el;
 }
 
 function renderDisk(devices: Element, d: ResolvedDisk): void {
@@ -186,7 +197,7 @@ function userIndex(networks: readonly ResolvedNetwork[], i: number): number {
  */
 export function definitionXml(xml: string, extra: { uuid?: string; vncPassword?: string }): string {
   const doc = parseXml(xml);
-  const domain = doc.documentElement as Element;
+  const domain = rootOf(doc);
   if (extra.uuid !== undefined) {
     const old = firstChild(domain, "uuid");
     if (old) domain.removeChild(old);

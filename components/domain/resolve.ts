@@ -11,7 +11,7 @@ import {
   ResolvedDomainSpec,
   ResolvedNetwork,
 } from "./spec";
-import { validateCpuForDomainType } from "./validate";
+import { validateCpuForDomainType } from "./validate-cpu";
 
 /** The facts about the host that the XML depends on, read once by the provider's check. */
 export interface HostFacts {

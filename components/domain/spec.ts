@@ -128,6 +128,40 @@ export interface DomainSpec {
 }
 
 /**
+ * DomainSpec's keys, written once: the provider's specOf, the component's
+ * inputs and the update classes derive from this list.
+ */
+export const DOMAIN_SPEC_KEYS = [
+  "domainName",
+  "domainType",
+  "hostVendor",
+  "memoryMiB",
+  "maxMemoryMiB",
+  "vcpus",
+  "maxVcpus",
+  "topology",
+  "cpu",
+  "disks",
+  "networks",
+  "vnc",
+  "serial",
+  "boot",
+  "autostart",
+  "running",
+  "shutdownTimeoutSeconds",
+  "ipWaitSeconds",
+  "xmlPatches",
+  "owner",
+] as const satisfies readonly (keyof DomainSpec)[];
+
+export type DomainSpecKey = (typeof DOMAIN_SPEC_KEYS)[number];
+
+/** Compiles only while DOMAIN_SPEC_KEYS names every key of DomainSpec. */
+export const EVERY_SPEC_KEY_LISTED: [Exclude<keyof DomainSpec, DomainSpecKey>] extends [never]
+  ? true
+  : never = true;
+
+/**
  * The spec with every default filled in and every host fact decided: what
  * the XML is rendered from. Rendering it twice gives the same bytes.
  */

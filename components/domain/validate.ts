@@ -1,6 +1,3 @@
-import { DOMParser } from "@xmldom/xmldom";
-import type { Element } from "@xmldom/xmldom";
-import * as xpath from "xpath";
 import {
   absolutePath,
   assertNever,
@@ -14,16 +11,17 @@ import {
 } from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
 import { validateDomainName } from "../libvirt/names";
+import { validateXmlPatches } from "./patches";
+import { validateCpu } from "./validate-cpu";
+import { listeningPorts } from "./ports";
 import {
   DomainSpec,
-  DomainType,
   isUnknown,
   NetworkSpec,
   PortForward,
   SerialSpec,
   Topology,
   VncSpec,
-  XmlPatch,
 } from "./spec";
 
 /**
@@ -98,92 +96,6 @@ export function validateTopology(
       "topology",
       topology,
       `sockets × dies × cores × threads = ${vcpuArgument} (${maxVcpus}); this one gives ${product}`,
-    );
-  }
-}
-
-const FEATURE_POLICIES = ["force", "require", "optional", "disable", "forbid"] as const;
-
-function validateCpu(spec: DomainSpec): void {
-  const cpu = spec.cpu;
-  if (isUnknown(cpu)) return;
-  if (cpu === undefined || cpu === null || typeof cpu !== "object") {
-    throw new InvalidArgumentError(
-      "cpu",
-      cpu,
-      '{ mode: "host-passthrough" | "host-model" | "custom", model?, features? }',
-    );
-  }
-  oneOf("cpu.mode", cpu.mode, ["host-passthrough", "host-model", "custom"], false);
-  if (!isUnknown(cpu.mode) && !isUnknown(cpu.model)) {
-    if (
-      cpu.mode === "custom" &&
-      (typeof cpu.model !== "string" || !/^[A-Za-z0-9_.-]{1,64}$/.test(cpu.model))
-    ) {
-      throw new InvalidArgumentError(
-        "cpu.model",
-        cpu.model,
-        'a CPU model name for mode "custom", e.g. "qemu64", "EPYC" or "Haswell" (`virsh cpu-models x86_64` lists them)',
-      );
-    }
-    if (cpu.mode !== "custom" && cpu.model !== undefined) {
-      throw new InvalidArgumentError(
-        "cpu.model",
-        cpu.model,
-        `nothing for mode "${cpu.mode}" (a model is only chosen with mode "custom")`,
-      );
-    }
-  }
-  optionalBoolean("cpu.nested", cpu.nested);
-  if (cpu.features === undefined || isUnknown(cpu.features)) return;
-  if (!Array.isArray(cpu.features))
-    throw new InvalidArgumentError("cpu.features", cpu.features, "a list of { name, policy }");
-  const seen = new Set<string>();
-  cpu.features.forEach((f, i) => {
-    if (isUnknown(f)) return;
-    if (
-      !isUnknown(f.name) &&
-      (typeof f.name !== "string" || !/^[a-z0-9][a-z0-9_.-]{0,63}$/i.test(f.name))
-    ) {
-      throw new InvalidArgumentError(
-        `cpu.features[${i}].name`,
-        f.name,
-        'a CPU feature name as libvirt spells it, e.g. "svm", "vmx", "pdpe1gb"',
-      );
-    }
-    oneOf(`cpu.features[${i}].policy`, f.policy, FEATURE_POLICIES, false);
-    if (seen.has(f.name))
-      throw new InvalidArgumentError(`cpu.features[${i}].name`, f.name, "each feature once");
-    seen.add(f.name);
-  });
-}
-
-/**
- * What the domain type allows: TCG (type "qemu") emulates a CPU, so it has
- * no host CPU to pass through, and of the two virtualization extensions it
- * emulates only AMD's SVM.
- */
-export function validateCpuForDomainType(
-  spec: { cpu: DomainSpec["cpu"] },
-  domainType: DomainType,
-): void {
-  if (domainType !== "qemu" || isUnknown(spec.cpu)) return;
-  if (spec.cpu.mode === "host-passthrough") {
-    throw new InvalidArgumentError(
-      "cpu.mode",
-      spec.cpu.mode,
-      'a mode this host can give: it has no usable KVM, so the domain runs under TCG emulation (domain type "qemu"), which has no host CPU to pass through. ' +
-        'Use { mode: "custom", model: "qemu64" } (or another AMD model that `virsh domcapabilities` lists as usable): TCG emulates SVM, so the guest can still run KVM',
-    );
-  }
-  const vmx = (spec.cpu.features ?? []).find(
-    (f) => f.name === "vmx" && (f.policy === "require" || f.policy === "force"),
-  );
-  if (vmx) {
-    throw new InvalidArgumentError(
-      "cpu.features",
-      vmx,
-      'features TCG can emulate: it emulates AMD SVM, not Intel VMX. Require "svm" with an AMD or generic model (e.g. "qemu64")',
     );
   }
 }
@@ -401,101 +313,15 @@ function validateBoot(spec: DomainSpec): void {
   }
 }
 
-/** Patches must name a node set that xpath understands, and carry what their op needs. */
-export function validateXmlPatches(patches: readonly XmlPatch[] | undefined): void {
-  if (patches === undefined || isUnknown(patches)) return;
-  if (!Array.isArray(patches))
-    throw new InvalidArgumentError("xmlPatches", patches, "a list of { op, xpath, … }");
-  const probe = new DOMParser().parseFromString("<domain/>", "text/xml");
-  patches.forEach((p: XmlPatch, i: number) => {
-    const arg = `xmlPatches[${i}]`;
-    if (isUnknown(p)) return;
-    oneOf(`${arg}.op`, p.op, ["set", "remove", "add"], false);
-    if (isUnknown(p.xpath)) return;
-    if (typeof p.xpath !== "string" || p.xpath.trim() === "")
-      throw new InvalidArgumentError(`${arg}.xpath`, p.xpath, "an XPath expression");
-    try {
-      xpath.useNamespaces(PATCH_NAMESPACES)(p.xpath, probe as unknown as globalThis.Node);
-    } catch (e) {
-      throw new InvalidArgumentError(
-        `${arg}.xpath`,
-        p.xpath,
-        `an XPath expression (${(e as Error).message})`,
-      );
-    }
-    switch (p.op) {
-      case "set":
-        if (
-          p.attribute !== undefined &&
-          (typeof p.attribute !== "string" || !/^[A-Za-z_][A-Za-z0-9_.:-]*$/.test(p.attribute))
-        ) {
-          throw new InvalidArgumentError(
-            `${arg}.attribute`,
-            p.attribute,
-            "an XML attribute name, or nothing to set the element's text",
-          );
-        }
-        if (typeof p.value !== "string" && !isUnknown(p.value))
-          throw new InvalidArgumentError(`${arg}.value`, p.value, "a string");
-        return;
-      case "remove":
-        return;
-      case "add":
-        if (isUnknown(p.xml)) return;
-        parseFragment(`${arg}.xml`, p.xml);
-        return;
-      default:
-        return assertNever(p);
-    }
-  });
-}
-
-/** Prefixes an xmlPatches XPath may use. */
-export const PATCH_NAMESPACES: Record<string, string> = {
-  qemu: "http://libvirt.org/schemas/domain/qemu/1.0",
-};
-
-/** Parses one element of XML for an "add" patch; throws InvalidArgumentError when it is not well formed. */
-export function parseFragment(argument: string, xml: unknown): Element {
-  const allowed = "one well-formed XML element, e.g. \"<watchdog model='i6300esb'/>\"";
-  if (typeof xml !== "string") throw new InvalidArgumentError(argument, xml, allowed);
-  let bad: string | undefined;
-  try {
-    const doc = new DOMParser({
-      onError: (level, msg) => {
-        if (level !== "warning") bad ??= msg;
-      },
-    }).parseFromString(xml, "text/xml");
-    if (bad === undefined && doc.documentElement) return doc.documentElement;
-  } catch {
-    // xmldom throws on fatal errors: the same answer as an error report.
-  }
-  throw new InvalidArgumentError(argument, xml, allowed);
-}
-
+/** No two things listen on one TCP port (whatever their addresses: libvirt would refuse one). */
 function validatePortsDistinct(spec: DomainSpec): void {
   const used = new Map<number, string>();
-  const claim = (port: unknown, arg: string): void => {
-    if (typeof port !== "number") return;
-    const other = used.get(port);
-    if (other) throw new InvalidArgumentError(arg, port, `a port not already used by ${other}`);
-    used.set(port, arg);
-  };
-  if (spec.vnc && !isUnknown(spec.vnc)) {
-    if (typeof spec.vnc.port === "number") claim(spec.vnc.port, "vnc.port");
-    if (typeof spec.vnc.display === "number") claim(5900 + spec.vnc.display, "vnc.display");
-  }
-  if (spec.serial && !isUnknown(spec.serial) && spec.serial.type === "tcp")
-    claim(spec.serial.port, "serial.port");
-  if (Array.isArray(spec.networks)) {
-    spec.networks.forEach((n, i) => {
-      if (n && !isUnknown(n) && n.user && !isUnknown(n.user) && Array.isArray(n.user.forwards)) {
-        n.user.forwards.forEach((f: PortForward, j: number) => {
-          if (f && !isUnknown(f) && (f.protocol ?? "tcp") === "tcp")
-            claim(f.hostPort, `networks[${i}].user.forwards[${j}].hostPort`);
-        });
-      }
-    });
+  for (const p of listeningPorts(spec)) {
+    if (p.protocol !== "tcp") continue;
+    const other = used.get(p.port);
+    if (other)
+      throw new InvalidArgumentError(p.argument, p.port, `a port not already used by ${other}`);
+    used.set(p.port, p.argument);
   }
 }
 

@@ -69,9 +69,12 @@ export function optionValue(argv: string[], option: string): string | undefined 
  */
 export async function up(
   state: { id: string; outs: DomainOutputs } | undefined,
-  news: Record<string, unknown>,
+  news: object,
 ): Promise<{ id: string; outs: DomainOutputs; plan?: string; replaced: boolean }> {
-  const checked = await provider.check(state ? stateInputs(state.outs) : {}, news);
+  const checked = await provider.check(
+    state ? stateInputs(state.outs) : {},
+    news as unknown as DomainInputs,
+  );
   if (checked.failures?.length) throw new Error(checked.failures.map((f) => f.reason).join("\n"));
   const inputs = checked.inputs as DomainInputs;
   if (!state) {

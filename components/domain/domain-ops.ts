@@ -1,0 +1,138 @@
+import { PreconditionError } from "../core/errors";
+import { HostAccess } from "../host/access";
+import { readHostCpuFacts } from "../libvirt/cpu-ops";
+import { domainState, isActive, sleep } from "../libvirt/domain-state";
+import { isNotFound, runWithDocument, virsh } from "../libvirt/virsh";
+import { liveAddresses, ownerOf, parseDomIfAddr } from "./host-facts";
+import { DomainInputs, Observed } from "./inputs";
+import { DEFAULT_IP_WAIT_SECONDS, HostFacts } from "./resolve";
+
+/**
+ * What the NestedDomain provider does on the host through virsh, apart from
+ * its CRUD: the host facts, the owned definition, defining, observing.
+ */
+
+/**
+ * What the XML depends on besides the arguments. An explicit domainType or
+ * hostVendor wins; otherwise the value chosen when the domain was made is
+ * kept (loading kvm_amd later must not silently replace a running domain);
+ * otherwise the host decides: "kvm" only with kvm_intel or kvm_amd loaded.
+ */
+export async function hostFacts(
+  host: HostAccess,
+  news: DomainInputs,
+  olds: Partial<DomainInputs>,
+): Promise<HostFacts> {
+  const domainType = news.domainType ?? olds.resolvedDomainType;
+  const hostVendor = news.hostVendor ?? olds.resolvedHostVendor;
+  if (domainType !== undefined && hostVendor !== undefined) return { domainType, hostVendor };
+  const read = await readHostCpuFacts(host, news.host.rootDir);
+  return {
+    domainType: domainType ?? read.domainType,
+    hostVendor: hostVendor ?? read.hostVendor,
+  };
+}
+
+/**
+ * libvirt's stored definition of a domain this resource made, or undefined
+ * when the domain is gone. Refuses (PreconditionError) a domain whose
+ * recorded owner is not `expected.owner`: it is never touched.
+ */
+export async function readOwnedDefinition(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  expected: { readonly domainName: string; readonly owner: string | undefined },
+): Promise<string | undefined> {
+  const r = await host.run(virsh(uri, "dumpxml", "--inactive", uuid), { allowFailure: true });
+  if (r.exitCode !== 0) {
+    if (isNotFound("domain", r.stderr)) return undefined;
+    throw new Error(`virsh dumpxml ${uuid} on ${host.label} failed: ${r.stderr.trim()}`);
+  }
+  if (ownerOf(r.stdout) !== expected.owner) throw notOurs(expected.domainName, uuid, host.label);
+  return r.stdout;
+}
+
+export function notOurs(name: string, uuid: string, label: string): PreconditionError {
+  return new PreconditionError(
+    `A domain named ${JSON.stringify(name)} (${uuid}) already exists on ${label} and was not created by this stack's resource; it is left untouched. ` +
+      "Choose another domainName, or remove that domain yourself (virsh undefine) if it is no longer needed.",
+  );
+}
+
+/** The UUID of the domain of that name, or undefined when there is none. */
+export async function domainUuid(
+  host: HostAccess,
+  uri: string,
+  name: string,
+): Promise<string | undefined> {
+  const r = await host.run(virsh(uri, "domuuid", name), { allowFailure: true });
+  if (r.exitCode === 0) return r.stdout.trim();
+  if (isNotFound("domain", r.stderr)) return undefined;
+  throw new Error(`virsh domuuid ${name} on ${host.label} failed: ${r.stderr.trim()}`);
+}
+
+/** `virsh define` of a definition handed on stdin (it may hold the VNC password). */
+export async function defineDomain(
+  host: HostAccess,
+  uri: string,
+  definition: string,
+): Promise<void> {
+  await runWithDocument(host, uri, ["define"], definition);
+}
+
+/** The domain's state; a domain that is gone is an error here. */
+export async function requireState(host: HostAccess, uri: string, uuid: string): Promise<string> {
+  const state = await domainState(host, uri, uuid);
+  if (state === undefined)
+    throw new PreconditionError(`The domain ${uuid} is gone from ${host.label}.`);
+  return state;
+}
+
+/** What the outputs report: state, where VNC and the serial console listen, IP addresses. */
+export async function observe(
+  host: HostAccess,
+  inputs: DomainInputs,
+  uuid: string,
+  waitForIp: boolean,
+): Promise<Observed> {
+  const uri = inputs.host.libvirtUri;
+  const state = await requireState(host, uri, uuid);
+  const { vncAddress, serialAddress } = liveAddresses(
+    (await host.run(virsh(uri, "dumpxml", uuid))).stdout,
+  );
+  const leased = (inputs.networks ?? []).some(
+    (n) => n.network !== undefined || n.bridge !== undefined,
+  );
+  const wait = waitForIp ? (inputs.ipWaitSeconds ?? DEFAULT_IP_WAIT_SECONDS) : 0;
+  const ipAddresses = isActive(state) && leased ? await ipAddressesOf(host, uri, uuid, wait) : [];
+  return { uuid, state, vncAddress, serialAddress, ipAddresses };
+}
+
+/** How often a domain's addresses are asked for while waiting. */
+const IP_POLL_MS = 2000;
+
+/**
+ * Addresses from the DHCP lease (libvirt networks), then from the guest
+ * agent; polled until one shows or the wait ends. None is a valid answer.
+ */
+export async function ipAddressesOf(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  waitSeconds: number,
+): Promise<string[]> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  for (;;) {
+    for (const source of ["lease", "agent"]) {
+      const r = await host.run(virsh(uri, "domifaddr", uuid, "--source", source), {
+        allowFailure: true,
+        timeoutMs: 10_000,
+      });
+      const found = r.exitCode === 0 ? parseDomIfAddr(r.stdout) : [];
+      if (found.length) return found;
+    }
+    if (Date.now() >= deadline) return [];
+    await sleep(IP_POLL_MS);
+  }
+}

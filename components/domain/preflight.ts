@@ -1,0 +1,181 @@
+import { isDeepStrictEqual } from "util";
+import { InvalidArgumentError, PreconditionError } from "../core/errors";
+import { HostAccess } from "../host/access";
+import { requireTools } from "../host/tools";
+import { runWithDocument, virsh } from "../libvirt/virsh";
+import { domainUuid, notOurs } from "./domain-ops";
+import { parseDomainCapabilities, parseListeners, parseNodeInfo, portTaken } from "./host-facts";
+import { DomainInputs, specOf } from "./inputs";
+import { ListeningPort, listeningPorts } from "./ports";
+import { renderCpuXml } from "./render";
+import { ResolvedDomainSpec } from "./spec";
+
+/**
+ * Everything that can be known before defining, checked against the host:
+ * the CPU (domcapabilities, hypervisor-cpu-compare), memory and vCPUs
+ * (nodeinfo), the name, ports, networks, bridges, volumes and files. Throws
+ * InvalidArgumentError or PreconditionError; changes nothing.
+ */
+export async function preflight(
+  host: HostAccess,
+  inputs: DomainInputs,
+  spec: ResolvedDomainSpec,
+  olds: Partial<DomainInputs>,
+): Promise<void> {
+  await requireTools(host, ["virsh"]);
+  const uri = inputs.host.libvirtUri;
+  const caps = parseDomainCapabilities(
+    (await host.run(virsh(uri, "domcapabilities", "--virttype", spec.domainType))).stdout,
+  );
+  if (caps.modes[spec.cpu.mode] !== true) {
+    throw new InvalidArgumentError(
+      "cpu.mode",
+      spec.cpu.mode,
+      `a mode this host supports for domain type "${spec.domainType}" (${supported(caps.modes)})`,
+    );
+  }
+  if (spec.cpu.mode === "custom") {
+    const model = caps.models.get(spec.cpu.model ?? "");
+    if (!model)
+      throw new InvalidArgumentError(
+        "cpu.model",
+        spec.cpu.model,
+        `a model this host knows (\`virsh domcapabilities\` lists ${[...caps.models.keys()].slice(0, 12).join(", ")}, …)`,
+      );
+  }
+  if (spec.cpu.mode !== "host-passthrough") {
+    const compare = await runWithDocument(
+      host,
+      uri,
+      ["hypervisor-cpu-compare", "--virttype", spec.domainType, "--error"],
+      renderCpuXml(spec),
+      { allowFailure: true },
+    );
+    if (compare.exitCode !== 0) {
+      const reason =
+        compare.stderr
+          .split("\n")
+          .filter((l) => l.startsWith("error:"))
+          .pop()
+          ?.replace(/^error:\s*/, "") ?? compare.stderr.trim();
+      throw new InvalidArgumentError(
+        "cpu",
+        { mode: spec.cpu.mode, model: spec.cpu.model, features: spec.cpu.features },
+        `a CPU this host can give a "${spec.domainType}" domain; libvirt says: ${reason}`,
+      );
+    }
+  }
+  const node = parseNodeInfo((await host.run(virsh(uri, "nodeinfo"))).stdout);
+  if (spec.maxMemoryMiB * 1024 > node.memoryKiB) {
+    throw new InvalidArgumentError(
+      spec.maxMemoryMiB === spec.memoryMiB ? "memoryMiB" : "maxMemoryMiB",
+      spec.maxMemoryMiB,
+      `at most the host's memory (${Math.floor(node.memoryKiB / 1024)} MiB)`,
+    );
+  }
+  if (spec.vcpus > node.cpus)
+    throw new InvalidArgumentError("vcpus", spec.vcpus, `at most the host's ${node.cpus} CPUs`);
+  if (spec.maxVcpus > caps.maxVcpus)
+    throw new InvalidArgumentError(
+      "maxVcpus",
+      spec.maxVcpus,
+      `at most ${caps.maxVcpus} (the hypervisor's limit)`,
+    );
+
+  const ours = olds.domainName === spec.domainName && isDeepStrictEqual(olds.host, inputs.host);
+  if (!ours) {
+    const uuid = await domainUuid(host, uri, spec.domainName);
+    if (uuid) throw notOurs(spec.domainName, uuid, host.label);
+  }
+  await checkPorts(host, spec, ours ? olds : {});
+  for (const [i, n] of spec.networks.entries()) {
+    if (n.network !== undefined) {
+      const info = await host.run(virsh(uri, "net-info", n.network), { allowFailure: true });
+      if (info.exitCode !== 0)
+        throw new InvalidArgumentError(
+          `networks[${i}].network`,
+          n.network,
+          `a libvirt network on ${host.label} (\`virsh net-list --all\`)`,
+        );
+      if (spec.running && !/^Active:\s*yes/m.test(info.stdout)) {
+        throw new InvalidArgumentError(
+          `networks[${i}].network`,
+          n.network,
+          `an active network (start it: virsh net-start ${n.network})`,
+        );
+      }
+    }
+    if (
+      n.bridge !== undefined &&
+      (await host.listDir(`/sys/class/net/${n.bridge}/bridge`)).length === 0
+    ) {
+      throw new InvalidArgumentError(
+        `networks[${i}].bridge`,
+        n.bridge,
+        `a bridge interface on ${host.label} (\`ip -br link show type bridge\`)`,
+      );
+    }
+  }
+  for (const [i, d] of spec.disks.entries()) {
+    if (d.volume) {
+      const r = await host.run(
+        virsh(uri, "vol-path", "--pool", d.volume.pool, d.volume.volumeName),
+        { allowFailure: true },
+      );
+      if (r.exitCode !== 0) {
+        throw new InvalidArgumentError(
+          `disks[${i}].volume`,
+          d.volume,
+          `a volume that exists (\`virsh vol-list ${d.volume.pool}\`); libvirt says: ${r.stderr.trim().split("\n").pop()}`,
+        );
+      }
+    } else if (d.path !== undefined) {
+      await requireFile(host, `disks[${i}].path`, d.path);
+    }
+  }
+  if (spec.boot) {
+    await requireFile(host, "boot.kernel", spec.boot.kernel);
+    if (spec.boot.initrd !== undefined) await requireFile(host, "boot.initrd", spec.boot.initrd);
+  }
+}
+
+export async function requireFile(host: HostAccess, argument: string, file: string): Promise<void> {
+  const r = await host.run(["test", "-f", file], { allowFailure: true });
+  if (r.exitCode !== 0)
+    throw new InvalidArgumentError(argument, file, `a file that exists on ${host.label}`);
+}
+
+/** Ports this domain will listen on must be free, except those its own current definition holds. */
+export async function checkPorts(
+  host: HostAccess,
+  spec: ResolvedDomainSpec,
+  olds: Partial<DomainInputs>,
+): Promise<void> {
+  const key = (p: ListeningPort): string => `${p.protocol}:${p.address}:${p.port}`;
+  const held = new Set(olds.domainName !== undefined ? listeningPorts(specOf(olds)).map(key) : []);
+  const wanted = listeningPorts(spec).filter((p) => !held.has(key(p)));
+  if (wanted.length === 0) return;
+  if (!(await host.hasCommand("ss"))) {
+    throw new PreconditionError(
+      `ss was not found on ${host.label}: apt-get install iproute2 (it checks that the domain's ports are free).`,
+    );
+  }
+  const tcp = parseListeners((await host.run(["ss", "-H", "-l", "-n", "-t"])).stdout);
+  const udp = parseListeners((await host.run(["ss", "-H", "-l", "-n", "-u"])).stdout);
+  for (const p of wanted) {
+    if (portTaken(p.protocol === "udp" ? udp : tcp, p.address, p.port)) {
+      throw new InvalidArgumentError(
+        p.argument,
+        p.port,
+        `a ${p.protocol.toUpperCase()} port that is free on ${p.address} of ${host.label} (something already listens there: \`ss -ltnp\`)`,
+      );
+    }
+  }
+}
+
+function supported(modes: Readonly<Record<string, boolean>>): string {
+  const yes = Object.entries(modes)
+    .filter(([, v]) => v)
+    .map(([k]) => k);
+  return yes.length ? `supported: ${yes.join(", ")}` : "none supported";
+}
