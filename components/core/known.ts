@@ -37,19 +37,20 @@ export function knownParts(value: unknown, omit: readonly string[] = []): unknow
 }
 
 /**
- * Runs a validator over the known parts of a component's arguments; an
- * InvalidArgumentError becomes the component's ResourceError. Only the
+ * Runs a validator over the known parts of a component's arguments and
+ * returns its answer; an InvalidArgumentError becomes the component's
+ * ResourceError. Only the
  * project's own argument errors are caught: anything else is a bug and
  * goes up as it is.
  */
-export function validateKnown<T>(
+export function validateKnown<T, R>(
   resource: pulumi.Resource,
   args: T,
-  validate: (known: { readonly [K in keyof T]?: unknown }) => void,
+  validate: (known: { readonly [K in keyof T]?: unknown }) => R,
   omit: readonly string[] = ["host"],
-): void {
+): R {
   try {
-    validate(knownParts(args, omit) as { readonly [K in keyof T]?: unknown });
+    return validate(knownParts(args, omit) as { readonly [K in keyof T]?: unknown });
   } catch (e) {
     if (e instanceof InvalidArgumentError)
       throw new pulumi.ResourceError(e.message, resource, true);

@@ -27,6 +27,12 @@ export interface CheckResult<Inputs> {
 }
 
 /**
+ * What a component hands its resource: a value (an Input, or undefined) for
+ * every input the provider is given, so renaming an input breaks the compile.
+ */
+export type ResourceInputs<Given> = { readonly [K in keyof Given]-?: unknown };
+
+/**
  * The inputs handed back as they were given: with failures (the engine shows
  * them and goes no further), or while values are not known yet (a preview:
  * check runs again once they are).

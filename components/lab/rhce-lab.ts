@@ -5,6 +5,7 @@ import { NestedVirtualization } from "../nested/nested-virtualization";
 import { ConvertedVolume } from "../volume/converted-volume";
 import { HostNestedMode, HOST_NESTED_MODES } from "./config";
 import { InvalidArgumentError } from "../core/errors";
+import { validateKnown } from "../core/known";
 import { LabMachine } from "./lab-machine";
 import { NatNetwork, NatNetworkArgs } from "../network/nat-network";
 import { RHCE_LAB_MACHINES, validateLabMachines } from "./lab-machines";
@@ -125,10 +126,10 @@ export class RhceLab extends pulumi.ComponentResource {
   constructor(name: string, args: RhceLabArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:lab:RhceLab", name, {}, opts);
     const hostNested = args.hostNested ?? "enable";
-    if (!HOST_NESTED_MODES.includes(hostNested)) {
-      const e = new InvalidArgumentError("hostNested", hostNested, HOST_NESTED_MODES.join(", "));
-      throw new pulumi.ResourceError(e.message, this, true);
-    }
+    validateKnown(this, args, () => {
+      if (!HOST_NESTED_MODES.includes(hostNested))
+        throw new InvalidArgumentError("hostNested", hostNested, HOST_NESTED_MODES.join(", "));
+    });
     const c = args.classroom ?? {};
     const labNames = args.labMachines ? this.labMachineNames(args, c) : [];
     const domainName = pulumi.output(c.domainName ?? "jiaoshiji");
@@ -236,7 +237,7 @@ export class RhceLab extends pulumi.ComponentResource {
 
   /** The lab machines to start; refuses what cannot work before anything is registered. */
   private labMachineNames(args: RhceLabArgs, c: ClassroomArgs): string[] {
-    try {
+    return validateKnown(this, args, () => {
       if (c.sshPort === undefined) {
         throw new InvalidArgumentError(
           "classroom.sshPort",
@@ -259,8 +260,6 @@ export class RhceLab extends pulumi.ComponentResource {
         args.labMachines?.names ?? [...RHCE_LAB_MACHINES],
         "labMachines.names",
       );
-    } catch (e) {
-      throw new pulumi.ResourceError((e as Error).message, this, true);
-    }
+    });
   }
 }

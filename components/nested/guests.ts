@@ -1,3 +1,5 @@
+import { qemuGuestName } from "../libvirt/qemu-process";
+
 /**
  * Finding running guests: libvirt's running domains, and every process that
  * holds /dev/kvm or a KVM VM (the seed started qemu-kvm by hand, without
@@ -40,17 +42,6 @@ export function parseKvmHolders(lsOutput: string): number[] {
     if (pid !== undefined && arrow >= 0 && isKvmTarget(line.slice(arrow + 4).trim())) pids.add(pid);
   }
   return [...pids].sort((a, b) => a - b);
-}
-
-/** The guest name QEMU was started with (`-name guest=classroom,…` or `-name classroom`), from /proc/<pid>/cmdline. */
-export function qemuGuestName(cmdline: string): string | undefined {
-  const args = cmdline.split("\0");
-  const i = args.indexOf("-name");
-  if (i < 0 || i + 1 >= args.length) return undefined;
-  const value = args[i + 1];
-  const guest = /(?:^|,)guest=((?:[^,]|,,)*)/.exec(value);
-  const name = guest ? guest[1] : value.split(/,(?!,)/)[0];
-  return name.replace(/,,/g, ",") || undefined;
 }
 
 /** A process that holds KVM. */

@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
-import { InvalidArgumentError } from "../core/errors";
+import { validateKnown } from "../core/known";
+import { isUnknown } from "../core/unknown";
 import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import { NestedMode, validateMode, validateRestoreOnDelete } from "./args";
 import { CpuVendor, KvmModule } from "../libvirt/cpu";
 import { ModuleState } from "./kernel-module";
+import type { NestedInputs } from "./provider";
+import type { ResourceInputs } from "../host/provider";
 
 export interface NestedVirtualizationArgs {
   /**
@@ -33,12 +36,8 @@ export interface NestedVirtualizationArgs {
   readonly restoreOnDelete?: pulumi.Input<boolean>;
 }
 
-interface NestedResourceInputs {
-  readonly host: pulumi.Input<unknown>;
-  readonly sshPrivateKey: pulumi.Input<string | undefined>;
-  readonly mode: pulumi.Input<NestedMode>;
-  readonly restoreOnDelete: pulumi.Input<boolean>;
-}
+/** A value for every input the provider is given (renaming one breaks the compile here). */
+type NestedResourceInputs = ResourceInputs<NestedInputs>;
 
 /** The host's nested setting as a custom resource (provider.ts). */
 class NestedVirtualizationResource extends HostResource {
@@ -132,14 +131,11 @@ export class NestedVirtualization extends pulumi.ComponentResource {
     opts?: pulumi.ComponentResourceOptions,
   ) {
     super("nestlab:nested:NestedVirtualization", name, {}, opts);
-    try {
-      // Plain values are checked now; Outputs in the provider's check().
-      if (isPlain(args.mode)) validateMode(args.mode);
-      if (isPlain(args.restoreOnDelete)) validateRestoreOnDelete(args.restoreOnDelete);
-    } catch (e) {
-      if (e instanceof InvalidArgumentError) throw new pulumi.ResourceError(e.message, this, true);
-      throw e;
-    }
+    // Plain values are checked now; Outputs in the provider's check().
+    validateKnown(this, args, (known) => {
+      if (!isUnknown(known.mode)) validateMode(known.mode);
+      if (!isUnknown(known.restoreOnDelete)) validateRestoreOnDelete(known.restoreOnDelete);
+    });
     const resource = new NestedVirtualizationResource(
       name,
       {
@@ -180,8 +176,4 @@ export class NestedVirtualization extends pulumi.ComponentResource {
       notes: this.notes,
     });
   }
-}
-
-function isPlain(value: unknown): boolean {
-  return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
 }

@@ -1,9 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
-import { InvalidArgumentError } from "../core/errors";
+import { validateKnown } from "../core/known";
 import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import { ForwardMode, validateNetworkSpec } from "./network-xml";
+import type { NetworkGivenInputs } from "./provider";
+import type { ResourceInputs } from "../host/provider";
 
 export interface NatNetworkArgs {
   /** The libvirt host. @default - this machine, qemu:///system */
@@ -29,7 +31,11 @@ class NetworkResource extends HostResource {
   declare readonly bridge: pulumi.Output<string>;
   declare readonly networkName: pulumi.Output<string>;
 
-  constructor(name: string, props: Record<string, unknown>, opts?: pulumi.CustomResourceOptions) {
+  constructor(
+    name: string,
+    props: ResourceInputs<NetworkGivenInputs>,
+    opts?: pulumi.CustomResourceOptions,
+  ) {
     super(
       "Network",
       require.resolve("./provider"),
@@ -54,18 +60,7 @@ export class NatNetwork extends pulumi.ComponentResource {
 
   constructor(name: string, args: NatNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:network:NatNetwork", name, {}, opts);
-    const known = Object.fromEntries(
-      Object.entries(args).filter(([k, v]) => k !== "host" && typeof v !== "object"),
-    );
-    if (!pulumi.Output.isInstance(args.networkName) && !pulumi.Output.isInstance(args.address)) {
-      try {
-        validateNetworkSpec(known);
-      } catch (e) {
-        if (e instanceof InvalidArgumentError)
-          throw new pulumi.ResourceError(e.message, this, true);
-        throw e;
-      }
-    }
+    validateKnown(this, args, validateNetworkSpec);
     const net = new NetworkResource(
       name,
       {

@@ -1,6 +1,7 @@
 import { DOMParser } from "@xmldom/xmldom";
 import { InvalidArgumentError, showValue } from "../core/errors";
-import { canonicalXml, child } from "../core/xml-doc";
+import { hasUnknown, isUnknown } from "../core/unknown";
+import { canonicalXml, child, rootOf } from "../core/xml-doc";
 
 /**
  * A libvirt virtual network, as typed values and as network XML. No Pulumi,
@@ -44,8 +45,9 @@ function sameSubnet(a: number, b: number, prefixLength: number): boolean {
 
 /** Checks a network's values and fills the defaults. Throws InvalidArgumentError naming the argument. */
 export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unknown>>): NetworkSpec {
+  // Values not known yet (UNKNOWN, in a preview) are skipped: check() sees them again once known.
   const { networkName } = raw;
-  if (typeof networkName !== "string" || !NAME.test(networkName)) {
+  if (!isUnknown(networkName) && (typeof networkName !== "string" || !NAME.test(networkName))) {
     throw new InvalidArgumentError(
       "networkName",
       networkName,
@@ -53,7 +55,7 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
     );
   }
   const mode = raw.mode ?? "nat";
-  if (!FORWARD_MODES.includes(mode as ForwardMode)) {
+  if (!isUnknown(mode) && !FORWARD_MODES.includes(mode as ForwardMode)) {
     throw new InvalidArgumentError(
       "mode",
       mode,
@@ -61,7 +63,11 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
     );
   }
   const bridgeName = raw.bridgeName;
-  if (bridgeName !== undefined && (typeof bridgeName !== "string" || !BRIDGE.test(bridgeName))) {
+  if (
+    bridgeName !== undefined &&
+    !isUnknown(bridgeName) &&
+    (typeof bridgeName !== "string" || !BRIDGE.test(bridgeName))
+  ) {
     throw new InvalidArgumentError(
       "bridgeName",
       bridgeName,
@@ -70,7 +76,7 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
   }
   const address = raw.address;
   const addr = typeof address === "string" ? parseIpv4(address) : undefined;
-  if (addr === undefined) {
+  if (!isUnknown(address) && addr === undefined) {
     throw new InvalidArgumentError(
       "address",
       address,
@@ -79,32 +85,30 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
   }
   const prefixLength = raw.prefixLength ?? 24;
   if (
-    typeof prefixLength !== "number" ||
-    !Number.isInteger(prefixLength) ||
-    prefixLength < 8 ||
-    prefixLength > 30
+    !isUnknown(prefixLength) &&
+    (typeof prefixLength !== "number" ||
+      !Number.isInteger(prefixLength) ||
+      prefixLength < 8 ||
+      prefixLength > 30)
   ) {
     throw new InvalidArgumentError("prefixLength", prefixLength, "a whole number from 8 to 30");
   }
   let dhcp: NetworkSpec["dhcp"];
-  if (raw.dhcp !== undefined) {
+  if (raw.dhcp !== undefined && !hasUnknown(raw.dhcp)) {
     const d = raw.dhcp as { start?: unknown; end?: unknown };
     const start = typeof d.start === "string" ? parseIpv4(d.start) : undefined;
     const end = typeof d.end === "string" ? parseIpv4(d.end) : undefined;
-    if (
-      start === undefined ||
-      end === undefined ||
-      start > end ||
-      !sameSubnet(start, addr, prefixLength) ||
-      !sameSubnet(end, addr, prefixLength)
-    ) {
+    // Where the range must lie is known only with the address and prefix.
+    const inside = (a: number): boolean =>
+      addr === undefined || typeof prefixLength !== "number" || sameSubnet(a, addr, prefixLength);
+    if (start === undefined || end === undefined || start > end || !inside(start) || !inside(end)) {
       throw new InvalidArgumentError(
         "dhcp",
         raw.dhcp,
         `a range { start, end } of addresses inside ${address}/${prefixLength}, start before end`,
       );
     }
-    if (addr >= start && addr <= end) {
+    if (addr !== undefined && addr >= start && addr <= end) {
       throw new InvalidArgumentError(
         "dhcp",
         raw.dhcp,
@@ -114,23 +118,23 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
     dhcp = { start: d.start as string, end: d.end as string };
   }
   const autostart = raw.autostart ?? true;
-  if (typeof autostart !== "boolean")
+  if (!isUnknown(autostart) && typeof autostart !== "boolean")
     throw new InvalidArgumentError("autostart", autostart, "true or false");
   return {
-    networkName,
+    networkName: networkName as string,
     mode: mode as ForwardMode,
-    bridgeName,
+    bridgeName: bridgeName as string | undefined,
     address: address as string,
-    prefixLength,
+    prefixLength: prefixLength as number,
     dhcp,
-    autostart,
+    autostart: autostart as boolean,
   };
 }
 
 /** The network XML for `virsh net-define`: the same spec gives the same bytes. */
 export function renderNetworkXml(spec: NetworkSpec): string {
   const doc = new DOMParser().parseFromString("<network/>", "text/xml");
-  const root = doc.documentElement!;
+  const root = rootOf(doc);
   child(root, "name", {}, spec.networkName);
   switch (spec.mode) {
     case "nat":

@@ -1,4 +1,5 @@
 import { PreconditionError } from "../core/errors";
+import { hasUnknown } from "../core/unknown";
 import { HostAccess } from "../host/access";
 import { checkFailures } from "../host/check-failures";
 import { HostSpec } from "../host/connection";
@@ -102,6 +103,8 @@ export const provider: HostProvider<NetworkInputs, NetworkOutputs, NetworkGivenI
   async check(olds, news) {
     try {
       const spec = validateNetworkSpec(news);
+      // A preview with values not known yet: nothing to look up on the host.
+      if (hasUnknown(news)) return asGiven(news);
       const inputs = { ...news, ...spec } as NetworkInputs;
       // A network of that name that this stack did not make is never taken over.
       if (!olds || olds.networkName !== spec.networkName) {

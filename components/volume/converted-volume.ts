@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
-import { InvalidArgumentError } from "../core/errors";
+import { validateKnown } from "../core/known";
+import { hasUnknown, isUnknown } from "../core/unknown";
 import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import {
@@ -253,18 +254,12 @@ export class ConvertedVolume extends pulumi.ComponentResource {
 function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): void {
   // The arguments are the replacing properties but the fingerprint, which check() adds.
   const keys = REPLACING_PROPERTIES.filter((k) => k !== "sourceFingerprint");
-  const values = keys.map((k) => args[k]);
-  try {
-    if (values.every(isPlain))
-      validateVolumeArgs(Object.fromEntries(keys.map((k) => [k, args[k]])));
-    if (args.createPool && isPlain(args.createPool.path)) validatePoolPath(args.createPool.path);
-  } catch (e) {
-    if (e instanceof InvalidArgumentError)
-      throw new pulumi.ResourceError(e.message, resource, true);
-    throw e;
-  }
-}
-
-function isPlain(value: unknown): boolean {
-  return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+  validateKnown(resource, args, (known) => {
+    const values = Object.fromEntries(keys.map((k) => [k, known[k]]));
+    // The volume's checks relate its arguments to each other: they run once all are known.
+    if (!hasUnknown(values)) validateVolumeArgs(values);
+    const pool = known.createPool as { path?: unknown } | undefined;
+    if (pool !== undefined && !isUnknown(pool) && !isUnknown(pool.path))
+      validatePoolPath(pool.path);
+  });
 }

@@ -1,9 +1,5 @@
-import {
-  describeGuests,
-  isKvmTarget,
-  parseKvmHolders,
-  qemuGuestName,
-} from "../../../components/nested/guests";
+import { describeGuests, isKvmTarget, parseKvmHolders } from "../../../components/nested/guests";
+import { qemuGuestName } from "../../../components/libvirt/qemu-process";
 import { parseVirshNames } from "../../../components/libvirt/virsh";
 
 // GNU ls: files first (/dev/null), then a header per folder.

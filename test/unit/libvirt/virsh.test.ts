@@ -1,0 +1,48 @@
+import { isNotFound, STDIN_FILE, virsh } from "../../../components/libvirt/virsh";
+
+// virsh 9.0's stderr, captured on this project's test machine.
+const NO_DOMAIN = "error: failed to get domain 'nlt-none'\n";
+const NO_NETWORK =
+  "error: failed to get network 'nlt-none'\nerror: Network not found: no network with matching name 'nlt-none'\n";
+const NO_POOL =
+  "error: failed to get pool 'nlt-none'\nerror: Storage pool not found: no storage pool with matching name 'nlt-none'\n";
+const NO_CONNECTION =
+  "error: failed to connect to the hypervisor\nerror: Failed to connect socket to '/var/run/libvirt/virtqemud-sock': No such file or directory\n";
+
+describe("virsh", () => {
+  it("builds argv for one connection, quiet, with the arguments as they are", () => {
+    expect(virsh("qemu:///system", "define", STDIN_FILE)).toEqual([
+      "virsh",
+      "--quiet",
+      "-c",
+      "qemu:///system",
+      "define",
+      "/dev/stdin",
+    ]);
+  });
+});
+
+describe("isNotFound", () => {
+  it("knows each kind's not-found answer, and only that kind's", () => {
+    expect([
+      isNotFound("domain", NO_DOMAIN),
+      isNotFound("network", NO_NETWORK),
+      isNotFound("pool", NO_POOL),
+      isNotFound(
+        "volume",
+        "error: Storage volume not found: no storage vol with matching path 'x'\n",
+      ),
+    ]).toEqual([true, true, true, true]);
+    expect([
+      isNotFound("network", NO_DOMAIN),
+      isNotFound("domain", NO_POOL),
+      isNotFound("pool", NO_NETWORK),
+    ]).toEqual([false, false, false]);
+  });
+
+  it("never takes a failed connection for a missing object", () => {
+    expect(
+      (["domain", "network", "pool", "volume"] as const).map((k) => isNotFound(k, NO_CONNECTION)),
+    ).toEqual([false, false, false, false]);
+  });
+});
