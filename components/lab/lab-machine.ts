@@ -2,6 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { HostResource } from "../core/host-resource";
 import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
+import type { ResourceInputs } from "../host/provider";
+import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS } from "../domain/resolve";
+import type { LabMachineInputs } from "./lab-machine-provider";
 
 export interface LabMachineArgs {
   /** The classroom host, reached over SSH; commands run on it. */
@@ -13,6 +16,9 @@ export interface LabMachineArgs {
   /** @default 60 */
   readonly shutdownTimeoutSeconds?: pulumi.Input<number>;
 }
+
+/** How long the classroom host may take to answer SSH after it starts (a TCG guest boots slowly). */
+const DEFAULT_BOOT_TIMEOUT_SECONDS = 300;
 
 /**
  * One lab machine inside the classroom host, running. The image defines it;
@@ -30,10 +36,12 @@ export class LabMachine extends HostResource {
       require.resolve("./lab-machine-provider"),
       name,
       {
-        ...hostInputs(args.classroomHost, "classroomHost"),
-        domainName: args.domainName,
-        bootTimeoutSeconds: args.bootTimeoutSeconds ?? 300,
-        shutdownTimeoutSeconds: args.shutdownTimeoutSeconds ?? 60,
+        ...({
+          ...hostInputs(args.classroomHost, "classroomHost"),
+          domainName: args.domainName,
+          bootTimeoutSeconds: args.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_SECONDS,
+          shutdownTimeoutSeconds: args.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
+        } satisfies ResourceInputs<LabMachineInputs>),
         state: undefined,
       },
       opts,

@@ -54,6 +54,11 @@ describe.each(["local", "ssh"] as const)("%s HostAccess", (kind) => {
     expect((await host.run(["cat"], { input: "line1\nline2\n" })).stdout).toBe("line1\nline2\n");
   });
 
+  it("hands the input to a program that opens /dev/stdin by name (how virsh define reads a document)", async () => {
+    const doc = "<domain>\n  <name>x</name>\n</domain>\n";
+    expect((await host.run(["cat", "/dev/stdin"], { input: doc })).stdout).toBe(doc);
+  });
+
   it("writes atomically, reads back, lists and removes files", async () => {
     const file = path.posix.join(dir, "conf file.conf");
     expect(await host.readFile(file)).toBeUndefined();
