@@ -1,5 +1,6 @@
 import { randomBytes } from "crypto";
 import { HostAccess } from "./access";
+import { assertNever } from "../core/checks";
 
 /**
  * Reading many small files in one command: one SSH round trip instead of
@@ -96,10 +97,8 @@ export class HostSnapshot {
         throw new Error(
           `${path} on ${this.label} cannot be read (permission denied): run as root.`,
         );
-      default: {
-        const never: never = e;
-        return never;
-      }
+      default:
+        return assertNever(e);
     }
   }
 

@@ -1,3 +1,4 @@
+import { assertNever } from "../core/checks";
 import { PreconditionError } from "../core/errors";
 import { HostAccess } from "../host/access";
 import { checkFailures } from "../host/check-failures";
@@ -78,10 +79,8 @@ async function ensureRunning(inputs: LabMachineInputs): Promise<LabMachineOutput
         throw new PreconditionError(
           `"${inputs.domainName}" is ${state} on the classroom host: run \`pulumi up\` again once it has stopped.`,
         );
-      default: {
-        const never: never = action;
-        throw new Error(`unhandled action ${String(never)}`);
-      }
+      default:
+        return assertNever(action);
     }
     return { ...inputs, state: (await domainState(host, uri, inputs.domainName)) ?? "gone" };
   });

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, showValue } from "../core/errors";
+import { assertNever } from "../core/checks";
 
 /**
  * - enable: nested on now (reloading the module if needed) and after reboot;
@@ -53,9 +54,7 @@ export function desiredNested(mode: NestedMode): boolean {
       return true;
     case "disable":
       return false;
-    default: {
-      const never: never = mode;
-      return never;
-    }
+    default:
+      return assertNever(mode);
   }
 }

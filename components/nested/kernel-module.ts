@@ -1,5 +1,6 @@
 import { KvmModule } from "../libvirt/cpu";
 import { normalizeModuleName } from "./modprobe-conf";
+import { assertNever } from "../core/checks";
 
 /**
  * - loaded: a loadable module in the kernel now (/sys/module/<m>/initstate);
@@ -60,9 +61,7 @@ export function defaultNested(module: KvmModule, kernelRelease: string): boolean
       const v = kernelVersion(kernelRelease);
       return v !== undefined && (v[0] > 4 || (v[0] === 4 && v[1] >= 20));
     }
-    default: {
-      const never: never = module;
-      return never;
-    }
+    default:
+      return assertNever(module);
   }
 }

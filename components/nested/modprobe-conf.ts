@@ -1,4 +1,5 @@
 import { KvmModule } from "../libvirt/cpu";
+import { assertNever } from "../core/checks";
 
 /**
  * modprobe.d as kmod reads it (modprobe.d(5)): the `.conf` files of these
@@ -138,10 +139,8 @@ export function parseNestedValue(module: KvmModule, raw: string): boolean | unde
       }
       return undefined;
     }
-    default: {
-      const never: never = module;
-      return never;
-    }
+    default:
+      return assertNever(module);
   }
 }
 

@@ -18,6 +18,7 @@ import {
   renderManagedFile,
   revertManagedFile,
 } from "./modprobe-conf";
+import { assertNever } from "../core/checks";
 
 /** Changing the live value: reload a loaded module, or load one that is installed. */
 export type LiveChange =
@@ -58,10 +59,8 @@ export function planNested(mode: NestedMode, facts: NestedFacts): Plan {
     case "persist":
     case "disable":
       return changePlan(mode, module, facts);
-    default: {
-      const never: never = mode;
-      return never;
-    }
+    default:
+      return assertNever(mode);
   }
 }
 
@@ -286,9 +285,7 @@ export function satisfies(mode: NestedMode, observed: NestedObserved): boolean {
       return !noKvm && observed.nestedAfterReboot === true;
     case "disable":
       return noKvm || (!observed.nested && observed.nestedAfterReboot === false);
-    default: {
-      const never: never = mode;
-      return never;
-    }
+    default:
+      return assertNever(mode);
   }
 }

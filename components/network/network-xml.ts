@@ -2,6 +2,7 @@ import { DOMParser } from "@xmldom/xmldom";
 import { InvalidArgumentError, showValue } from "../core/errors";
 import { hasUnknown, isUnknown } from "../core/unknown";
 import { canonicalXml, child, rootOf } from "../core/xml-doc";
+import { assertNever } from "../core/checks";
 
 /**
  * A libvirt virtual network, as typed values and as network XML. No Pulumi,
@@ -143,10 +144,8 @@ export function renderNetworkXml(spec: NetworkSpec): string {
       break;
     case "isolated":
       break;
-    default: {
-      const never: never = spec.mode;
-      throw new Error(`unhandled forward mode ${String(never)}`);
-    }
+    default:
+      return assertNever(spec.mode);
   }
   if (spec.bridgeName) child(root, "bridge", { name: spec.bridgeName, stp: "on", delay: 0 });
   const ip = child(root, "ip", { address: spec.address, prefix: spec.prefixLength });
