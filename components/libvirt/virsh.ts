@@ -39,8 +39,22 @@ export function parseVirshNames(stdout: string): string[] {
     .filter(Boolean);
 }
 
-/** The file name virsh is given for a document that arrives on its standard input. */
-export const STDIN_FILE = "/dev/stdin";
+/**
+ * The file name virsh is given for a document that arrives on its standard
+ * input. /proc is there on every Linux host (/dev/stdin is not, on minimal ones).
+ */
+export const STDIN_FILE = "/proc/self/fd/0";
+
+/**
+ * argv that hands a program its standard input through a pipe. Node gives a
+ * child a socket as its stdin, and a program that opens its stdin by name
+ * (as virsh does with a file argument) cannot open a socket (ENXIO): `cat`
+ * reads it and pipes it on. A fixed script; the program and its arguments
+ * travel as positional arguments, never through the shell's parser.
+ */
+export function throughPipe(argv: readonly string[]): string[] {
+  return ["sh", "-c", 'cat | "$@"', "sh", ...argv];
+}
 
 /**
  * Runs a virsh verb that reads a document (define, net-define,
@@ -57,5 +71,5 @@ export function runWithDocument(
   document: string,
   options: Omit<RunOptions, "input"> = {},
 ): Promise<RunResult> {
-  return host.run(virsh(uri, ...args, STDIN_FILE), { ...options, input: document });
+  return host.run(throughPipe(virsh(uri, ...args, STDIN_FILE)), { ...options, input: document });
 }

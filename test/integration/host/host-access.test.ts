@@ -5,6 +5,7 @@ import { resolveHost } from "../../../components/host/connection";
 import { LocalHost } from "../../../components/host/local";
 import { SshHost } from "../../../components/host/ssh";
 import { HostAccess } from "../../../components/host/access";
+import { STDIN_FILE, throughPipe } from "../../../components/libvirt/virsh";
 import { startGuestVm, GuestVm } from "../../support/guest-vm";
 
 // The same contract, checked on this machine and on a real SSH host (the
@@ -54,9 +55,10 @@ describe.each(["local", "ssh"] as const)("%s HostAccess", (kind) => {
     expect((await host.run(["cat"], { input: "line1\nline2\n" })).stdout).toBe("line1\nline2\n");
   });
 
-  it("hands the input to a program that opens /dev/stdin by name (how virsh define reads a document)", async () => {
+  it("hands the input, through a pipe, to a program that opens its stdin by name (how virsh define reads a document)", async () => {
     const doc = "<domain>\n  <name>x</name>\n</domain>\n";
-    expect((await host.run(["cat", "/dev/stdin"], { input: doc })).stdout).toBe(doc);
+    const r = await host.run(throughPipe(["cat", STDIN_FILE]), { input: doc });
+    expect(r.stdout).toBe(doc);
   });
 
   it("writes atomically, reads back, lists and removes files", async () => {

@@ -1,4 +1,4 @@
-import { isNotFound, STDIN_FILE, virsh } from "../../../components/libvirt/virsh";
+import { isNotFound, STDIN_FILE, throughPipe, virsh } from "../../../components/libvirt/virsh";
 
 // virsh 9.0's stderr, captured on this project's test machine.
 const NO_DOMAIN = "error: failed to get domain 'nlt-none'\n";
@@ -17,7 +17,19 @@ describe("virsh", () => {
       "-c",
       "qemu:///system",
       "define",
-      "/dev/stdin",
+      "/proc/self/fd/0",
+    ]);
+  });
+
+  it("pipes standard input to a program through a fixed script, its argv passed as it is", () => {
+    expect(throughPipe(["virsh", "define", "/proc/self/fd/0"])).toEqual([
+      "sh",
+      "-c",
+      'cat | "$@"',
+      "sh",
+      "virsh",
+      "define",
+      "/proc/self/fd/0",
     ]);
   });
 });
