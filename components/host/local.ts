@@ -1,3 +1,4 @@
+import { randomBytes } from "crypto";
 import { promises as fs } from "fs";
 import * as path from "path";
 import { CommandError } from "../core/errors";
@@ -29,19 +30,34 @@ export class LocalHost implements HostAccess {
 
   async writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
     const target = this.at(file);
+    const dir = path.dirname(target);
+    // A random name, created exclusively ("wx": never a file or link someone
+    // planted) with mode 0600: nobody else can open it while the content
+    // arrives. The final mode once complete, exact whatever the umask.
     const tmp = path.join(
-      path.dirname(target),
-      `.${path.basename(target)}.nestlab-${process.pid}.tmp`,
+      dir,
+      `.${path.basename(target)}.nestlab-${randomBytes(6).toString("hex")}`,
     );
+    const handle = await fs.open(tmp, "wx", 0o600);
     try {
-      await fs.writeFile(tmp, content, { mode, flag: "w" });
-      const handle = await fs.open(tmp, "r");
-      await handle.sync();
-      await handle.close();
+      try {
+        await handle.writeFile(content);
+        await handle.chmod(mode);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(tmp, target);
     } catch (e) {
       await fs.rm(tmp, { force: true });
       throw e;
+    }
+    // The new name survives a power cut only once the folder is synced.
+    const folder = await fs.open(dir, "r");
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
     }
   }
 

@@ -11,6 +11,25 @@ import { spawnCollect } from "./spawn";
 const SSH_FAILURE = 255;
 
 /**
+ * One round trip, a fixed script with the data as positional parameters ($1
+ * folder, $2 name, $3 octal mode; the content on stdin). mktemp makes the
+ * temporary file: a random name, created exclusively (never a file or link
+ * someone planted) with mode 0600 whatever the umask, so nobody else can open
+ * it while the content arrives; it gets its final mode once complete and
+ * synced. The folder is synced after the rename, so the new name survives a
+ * power cut (coreutils before 8.24 cannot sync one folder: all of them then).
+ */
+const WRITE_FILE_ATOMIC = `set -e
+umask 077
+tmp=$(mktemp "$1/.$2.nestlab-XXXXXX")
+trap 'rm -f -- "$tmp"' EXIT
+dd of="$tmp" conv=fsync status=none
+chmod "$3" -- "$tmp"
+mv -f -- "$tmp" "$1/$2"
+trap - EXIT
+sync -- "$1" 2>/dev/null || sync`;
+
+/**
  * A remote host reached with the system's ssh client. One master connection
  * is shared by all commands of a provider call; `close()` ends it and removes
  * the key file.
@@ -68,15 +87,18 @@ export class SshHost implements HostAccess {
 
   async writeFileAtomic(file: string, content: string, mode = 0o644): Promise<void> {
     const target = this.at(file);
-    const tmp = `${path.posix.dirname(target)}/.${path.posix.basename(target)}.nestlab-${process.pid}.tmp`;
-    try {
-      await this.run(["dd", `of=${tmp}`, "conv=fsync", "status=none"], { input: content });
-      await this.run(["chmod", mode.toString(8), "--", tmp]);
-      await this.run(["mv", "-f", "--", tmp, target]);
-    } catch (e) {
-      await this.run(["rm", "-f", "--", tmp], { allowFailure: true });
-      throw e;
-    }
+    await this.run(
+      [
+        "sh",
+        "-c",
+        WRITE_FILE_ATOMIC,
+        "sh",
+        path.posix.dirname(target),
+        path.posix.basename(target),
+        mode.toString(8),
+      ],
+      { input: content },
+    );
   }
 
   async removeFile(file: string): Promise<void> {
@@ -120,12 +142,15 @@ export class SshHost implements HostAccess {
         await fs.writeFile(
           identityFile,
           this.privateKey.endsWith("\n") ? this.privateKey : `${this.privateKey}\n`,
-          { mode: 0o600 },
+          { mode: 0o600, flag: "wx" },
         );
       }
       if (this.ssh.knownHosts) {
         knownHostsFile = path.join(dir, "known_hosts");
-        await fs.writeFile(knownHostsFile, `${this.ssh.knownHosts.trim()}\n`, { mode: 0o600 });
+        await fs.writeFile(knownHostsFile, `${this.ssh.knownHosts.trim()}\n`, {
+          mode: 0o600,
+          flag: "wx",
+        });
       }
       return { dir, identityFile, knownHostsFile, controlPath: path.join(dir, "cm") };
     })();

@@ -77,6 +77,57 @@ describe.each(["local", "ssh"] as const)("%s HostAccess", (kind) => {
     expect(await host.listDir(path.posix.join(dir, "missing"))).toEqual([]);
   });
 
+  it("writes a file that only its owner may read with that mode from the start: nobody reads it mid-write", async () => {
+    const file = path.posix.join(dir, "define.xml");
+    const log = path.posix.join(dir, "modes.log");
+    const stop = path.posix.join(dir, "stop");
+    // A watcher on the host that writes down the mode of every temporary file it sees.
+    await host.run([
+      "sh",
+      "-c",
+      '"$@" >/dev/null 2>&1 </dev/null &',
+      "sh",
+      "sh",
+      "-c",
+      'while [ ! -e "$3" ]; do for f in "$1"/.*nestlab*; do stat -c "%a %n" "$f" 2>/dev/null; done; done >"$2"',
+      "sh",
+      dir,
+      log,
+      stop,
+    ]);
+    // Big enough that the write takes a while (seconds over SSH).
+    const content = `<domain>${"x".repeat(kind === "ssh" ? 8 << 20 : 256 << 20)}</domain>\n`;
+    await host.writeFileAtomic(file, content, 0o600);
+    await host.run(["touch", stop]);
+    const seen = ((await host.readFile(log)) ?? "").split("\n").filter(Boolean);
+    // The watcher saw the temporary file (else this test proves nothing), always 0600.
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen.map((line) => line.split(" ")[0]))).toEqual(new Set(["600"]));
+    expect((await host.run(["stat", "-c", "%a %s", file])).stdout).toBe(`600 ${content.length}\n`);
+    await host.removeFile(file);
+    await host.removeFile(log);
+    await host.removeFile(stop);
+  }, 120_000);
+
+  it("does not follow a link planted at the temporary name it used to take", async () => {
+    const file = path.posix.join(dir, "conf file.conf");
+    const victim = path.posix.join(dir, "victim");
+    const planted = path.posix.join(dir, `.conf file.conf.nestlab-${process.pid}.tmp`);
+    await host.writeFileAtomic(victim, "untouched\n", 0o644);
+    await host.run(["ln", "-s", victim, planted]);
+
+    await host.writeFileAtomic(file, "secret\n", 0o600);
+
+    expect(await host.readFile(victim)).toBe("untouched\n");
+    expect((await host.run(["stat", "-c", "%a %F", victim])).stdout).toBe("644 regular file\n");
+    expect(await host.readFile(file)).toBe("secret\n");
+    expect((await host.run(["stat", "-c", "%a %F", file])).stdout).toBe("600 regular file\n");
+    expect(await host.listDir(dir)).toEqual(
+      [planted, file, victim].map((f) => path.posix.basename(f)).sort(),
+    );
+    for (const f of [file, victim, planted]) await host.removeFile(f);
+  });
+
   it("knows which programs are installed", async () => {
     expect(await host.hasCommand("cat")).toBe(true);
     expect(await host.hasCommand("no-such-program-nestlab")).toBe(false);
