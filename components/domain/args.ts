@@ -162,8 +162,15 @@ export interface NestedDomainVncArgs {
 export type NestedDomainSerialArgs =
   | {
       readonly type: "tcp";
+      /** @default "127.0.0.1" */
       readonly host?: pulumi.Input<string>;
       readonly port: pulumi.Input<number>;
+      /**
+       * Required (true) for a `host` other than loopback: the serial console has
+       * no authentication, so whoever reaches the port gets the guest's console.
+       * @default false
+       */
+      readonly allowRemote?: pulumi.Input<boolean>;
     }
   | { readonly type: "pty" }
   | { readonly type: "unix"; readonly path: pulumi.Input<string> }
@@ -221,8 +228,9 @@ export interface NestedDomainArgs {
   /** @default - no VNC */
   readonly vnc?: pulumi.Input<NestedDomainVncArgs>;
   /**
-   * The serial console: a TCP server (`host` default 127.0.0.1), a pty, a
-   * unix socket, or a file it writes to.
+   * The serial console: a TCP server (`host` default 127.0.0.1; another
+   * address only with `allowRemote: true`, as it has no authentication), a
+   * pty, a unix socket, or a file it writes to.
    * @default - none
    */
   readonly serial?: pulumi.Input<NestedDomainSerialArgs>;

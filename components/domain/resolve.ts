@@ -77,7 +77,8 @@ export function resolveDomainSpec(
       ? {
           serial:
             spec.serial.type === "tcp"
-              ? { ...spec.serial, host: spec.serial.host ?? "127.0.0.1" }
+              ? // allowRemote only lets the check pass; the domain does not change with it.
+                { type: "tcp", host: spec.serial.host ?? "127.0.0.1", port: spec.serial.port }
               : spec.serial,
         }
       : {}),

@@ -78,7 +78,13 @@ export interface VncSpec {
 }
 
 export type SerialSpec =
-  | { readonly type: "tcp"; readonly host?: string; readonly port: number }
+  | {
+      readonly type: "tcp";
+      readonly host?: string;
+      readonly port: number;
+      /** A non-loopback `host` needs this: the console has no authentication. */
+      readonly allowRemote?: boolean;
+    }
   | { readonly type: "pty" }
   | { readonly type: "unix"; readonly path: string }
   | { readonly type: "file"; readonly path: string };

@@ -281,10 +281,21 @@ function validateSerial(serial: SerialSpec | undefined): void {
     );
   oneOf("serial.type", serial.type, ["tcp", "pty", "unix", "file"], false);
   switch (serial.type) {
-    case "tcp":
-      if (serial.host !== undefined) ipAddress("serial.host", serial.host);
+    case "tcp": {
+      const host = serial.host ?? "127.0.0.1";
+      ipAddress("serial.host", host);
       tcpPort("serial.port", serial.port);
+      optionalBoolean("serial.allowRemote", serial.allowRemote);
+      // Like VNC without a password: nothing on the network unless asked for.
+      if (!isUnknown(host) && !isLoopback(host) && serial.allowRemote !== true) {
+        throw new InvalidArgumentError(
+          "serial.host",
+          host,
+          "127.0.0.1 (the default) or another loopback address, or set serial.allowRemote: true to listen on the network anyway (a serial console has no authentication: whoever reaches the port gets the guest's console; an SSH tunnel to 127.0.0.1 keeps it private)",
+        );
+      }
       return;
+    }
     case "pty":
       return;
     case "unix":
