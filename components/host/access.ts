@@ -21,6 +21,13 @@ export interface HostAccess {
   hasCommand(name: string): Promise<boolean>;
 }
 
+/**
+ * The environment every program runs with, here and over SSH: the C locale.
+ * "Not found" and other answers are recognised by their English words, which
+ * a translated virsh, coreutils or qemu-img would not print.
+ */
+export const COMMAND_LOCALE: Readonly<Record<string, string>> = { LC_ALL: "C" };
+
 export interface RunOptions {
   /** Text for the program's standard input. */
   readonly input?: string;

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { InvalidArgumentError } from "../core/errors";
+import { hasUnknown } from "../core/unknown";
 
 /**
  * Where the libvirt host is and how to reach it. Shared by every component:
@@ -149,6 +150,65 @@ export function resolveHost(
     },
     privateKey: s.privateKey,
   };
+}
+
+/**
+ * What a change of `host` means for a resource that lives there:
+ * - "same": nothing changed;
+ * - "reconnect": the same hypervisor reached another way (ssh port, user,
+ *   pinned host key, timeout): an in-place update that rewrites the state;
+ * - "other": another hypervisor (another ssh.host, this machine instead of
+ *   SSH or back, another libvirtUri or rootDir): the resource is made anew.
+ * A value not known yet (a preview) may be another hypervisor: "other".
+ */
+export type HostChange = "same" | "reconnect" | "other";
+
+export function compareHosts(olds: unknown, news: unknown): HostChange {
+  if (hasUnknown(olds) || hasUnknown(news) || !isPlain(olds) || !isPlain(news)) return "other";
+  const a = olds as Partial<HostSpec>;
+  const b = news as Partial<HostSpec>;
+  if (
+    (a.libvirtUri ?? DEFAULT_LIBVIRT_URI) !== (b.libvirtUri ?? DEFAULT_LIBVIRT_URI) ||
+    (a.rootDir ?? "") !== (b.rootDir ?? "") ||
+    (a.ssh === undefined) !== (b.ssh === undefined) ||
+    a.ssh?.host !== b.ssh?.host
+  ) {
+    return "other";
+  }
+  const sa: Partial<SshSpec> = a.ssh ?? {};
+  const sb: Partial<SshSpec> = b.ssh ?? {};
+  return sa.port === sb.port &&
+    sa.user === sb.user &&
+    (sa.knownHosts ?? "") === (sb.knownHosts ?? "") &&
+    sa.connectTimeoutSeconds === sb.connectTimeoutSeconds
+    ? "same"
+    : "reconnect";
+}
+
+/** Whether the SSH key changed (a rotated key is an update everywhere; unknown counts as changed). */
+export function keyChanged(olds: unknown, news: unknown): boolean {
+  if (hasUnknown(olds) || hasUnknown(news)) return true;
+  return (olds ?? "") !== (news ?? "");
+}
+
+/**
+ * The part of a resource's diff that its host decides, the same for every
+ * resource: `replaces` is ["host"] for another hypervisor; `updates` names
+ * "host" (reached another way) and "sshPrivateKey" (rotated), both taken
+ * into the state by an update.
+ */
+export function diffHost(
+  olds: { readonly host?: unknown; readonly sshPrivateKey?: unknown },
+  news: { readonly host?: unknown; readonly sshPrivateKey?: unknown },
+): { readonly replaces: string[]; readonly updates: string[] } {
+  const change = compareHosts(olds.host, news.host);
+  const updates: string[] = change === "reconnect" ? ["host"] : [];
+  if (keyChanged(olds.sshPrivateKey, news.sshPrivateKey)) updates.push("sshPrivateKey");
+  return { replaces: change === "other" ? ["host"] : [], updates };
+}
+
+function isPlain(value: unknown): boolean {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 /** A short label for messages: "this machine" or "root@host:22". */

@@ -1,5 +1,5 @@
 import execa = require("execa");
-import { RunOptions, RunResult } from "./access";
+import { COMMAND_LOCALE, RunOptions, RunResult } from "./access";
 
 const TEN_MINUTES = 10 * 60 * 1000;
 
@@ -14,7 +14,7 @@ export async function spawnCollect(
     timeout: options.timeoutMs ?? TEN_MINUTES,
     reject: false,
     stripFinalNewline: false,
-    env: options.env ? { ...options.env } : undefined,
+    env: { ...options.env, ...COMMAND_LOCALE },
     extendEnv: true,
     // Programs that print progress with carriage returns (qemu-img -p) are read as lines too.
     buffer: true,

@@ -1,4 +1,5 @@
 import { SshSpec } from "./connection";
+import { COMMAND_LOCALE } from "./access";
 
 /** Files the ssh client needs beside its options; made by SshHost in a private folder. */
 export interface SshFiles {
@@ -38,12 +39,12 @@ export function sshArgv(
   ];
   if (files.knownHostsFile) options.push("-o", `UserKnownHostsFile=${files.knownHostsFile}`);
   if (files.identityFile) options.push("-o", "IdentitiesOnly=yes", "-i", files.identityFile);
-  const envPrefix = Object.keys(env)
+  // The remote command gets the C locale too (sshd may pass on the client's LANG and LC_*).
+  const vars: Record<string, string> = { ...env, ...COMMAND_LOCALE };
+  const envPrefix = Object.keys(vars)
     .sort()
-    .map((k) => shellQuote(`${k}=${env[k]}`));
-  const remote = [...(envPrefix.length ? ["env", ...envPrefix] : []), ...argv.map(shellQuote)].join(
-    " ",
-  );
+    .map((k) => shellQuote(`${k}=${vars[k]}`));
+  const remote = ["env", ...envPrefix, ...argv.map(shellQuote)].join(" ");
   return ["ssh", ...options, "-p", String(ssh.port), "-l", ssh.user, "--", ssh.host, remote];
 }
 

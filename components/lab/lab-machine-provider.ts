@@ -1,13 +1,13 @@
-import { assertNever } from "../core/checks";
 import { PreconditionError } from "../core/errors";
 import { HostAccess } from "../host/access";
 import { checkFailures } from "../host/check-failures";
-import { HostSpec } from "../host/connection";
+import { diffHost, HostSpec } from "../host/connection";
 import { asGiven, HostProvider } from "../host/provider";
 import { withHost } from "../host/index";
 import { domainState, sleep, startAction, stopDomain } from "../libvirt/domain-state";
 import { parseVirshNames, virsh } from "../libvirt/virsh";
 import { validateLabMachines } from "./lab-machines";
+import { assertNever } from "../core/checks";
 
 /**
  * A lab machine that the classroom image defines inside itself: this
@@ -97,17 +97,17 @@ export const provider: HostProvider<LabMachineInputs, LabMachineOutputs> = {
   },
 
   async diff(_id, olds, news) {
-    const replaces = ["domainName", "host"].filter(
-      (k) =>
-        JSON.stringify(olds[k as keyof LabMachineInputs]) !==
-        JSON.stringify(news[k as keyof LabMachineInputs]),
-    );
+    const host = diffHost(olds, news);
+    const replaces = [
+      ...(olds.domainName !== news.domainName ? ["domainName"] : []),
+      ...host.replaces,
+    ];
     const changes =
       replaces.length > 0 ||
+      host.updates.length > 0 ||
       olds.state !== "running" ||
       olds.bootTimeoutSeconds !== news.bootTimeoutSeconds ||
-      olds.shutdownTimeoutSeconds !== news.shutdownTimeoutSeconds ||
-      olds.sshPrivateKey !== news.sshPrivateKey;
+      olds.shutdownTimeoutSeconds !== news.shutdownTimeoutSeconds;
     return { changes, replaces, deleteBeforeReplace: true };
   },
 

@@ -1,7 +1,7 @@
 import { assertNever } from "../core/checks";
 import { PreconditionError } from "../core/errors";
 import { UNKNOWN } from "../core/unknown";
-import { HostAccess, HostSpec, describeHost, withHost } from "../host";
+import { HostAccess, HostSpec, describeHost, diffHost, withHost } from "../host";
 import { checkFailures } from "../host/check-failures";
 import { asGiven, HostProvider } from "../host/provider";
 import { applyChange } from "./apply";
@@ -86,24 +86,6 @@ function checkedArgs(inputs: { mode?: unknown; restoreOnDelete?: unknown }): Nes
   return validateNestedArgs(inputs);
 }
 
-function sameHost(a: HostSpec | undefined, b: HostSpec | undefined): boolean {
-  return (
-    a?.rootDir === b?.rootDir &&
-    a?.ssh?.host === b?.ssh?.host &&
-    a?.ssh?.port === b?.ssh?.port &&
-    (a?.ssh === undefined) === (b?.ssh === undefined)
-  );
-}
-
-function sameConnection(a: HostSpec, b: HostSpec): boolean {
-  return (
-    a.libvirtUri === b.libvirtUri &&
-    a.ssh?.user === b.ssh?.user &&
-    a.ssh?.knownHosts === b.ssh?.knownHosts &&
-    a.ssh?.connectTimeoutSeconds === b.ssh?.connectTimeoutSeconds
-  );
-}
-
 export const provider: HostProvider<NestedInputs, NestedState, NestedGivenInputs> = {
   async check(_olds, news) {
     if (news.mode === UNKNOWN) return asGiven(news);
@@ -115,13 +97,12 @@ export const provider: HostProvider<NestedInputs, NestedState, NestedGivenInputs
   },
 
   async diff(_id: string, olds: NestedState, news: NestedInputs) {
-    const replaces = sameHost(olds.host, news.host) ? [] : ["host"];
-    const changed: string[] = [...replaces];
+    const host = diffHost(olds, news);
+    const replaces = host.replaces;
+    const changed: string[] = [...replaces, ...host.updates];
     if (olds.mode !== news.mode) changed.push("mode");
     if ((olds.restoreOnDelete ?? false) !== (news.restoreOnDelete ?? false))
       changed.push("restoreOnDelete");
-    if (replaces.length === 0 && !sameConnection(olds.host, news.host)) changed.push("host");
-    if (olds.sshPrivateKey !== news.sshPrivateKey) changed.push("sshPrivateKey");
     // Drift: after `pulumi refresh` the last outputs are what the host shows now.
     if (changed.length === 0 && (news.mode as string) !== UNKNOWN && !satisfies(news.mode, olds)) {
       changed.push("nested");

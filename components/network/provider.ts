@@ -2,7 +2,7 @@ import { PreconditionError } from "../core/errors";
 import { hasUnknown } from "../core/unknown";
 import { HostAccess } from "../host/access";
 import { checkFailures } from "../host/check-failures";
-import { HostSpec } from "../host/connection";
+import { diffHost, HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { asGiven, GONE, HostProvider } from "../host/provider";
 import { requireTools } from "../host/tools";
@@ -128,8 +128,13 @@ export const provider: HostProvider<NetworkInputs, NetworkOutputs, NetworkGivenI
   },
 
   async diff(_id, olds, news) {
-    const replaces = REPLACE_KEYS.filter((k) => changed(olds, news, k));
-    const changes = replaces.length > 0 || changed(olds, news, "autostart") || !olds.active;
+    const host = diffHost(olds, news);
+    const replaces = [...REPLACE_KEYS.filter((k) => changed(olds, news, k)), ...host.replaces];
+    const changes =
+      replaces.length > 0 ||
+      host.updates.length > 0 ||
+      changed(olds, news, "autostart") ||
+      !olds.active;
     return { changes, replaces, deleteBeforeReplace: true };
   },
 

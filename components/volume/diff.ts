@@ -1,4 +1,5 @@
 import { hasUnknown, UNKNOWN } from "../core/unknown";
+import { diffHost } from "../host/connection";
 
 export { UNKNOWN };
 
@@ -38,12 +39,10 @@ type Props = Readonly<Record<string, unknown>>;
  */
 export function diffVolume(olds: Props, news: Props): VolumeDiff {
   const replaces: string[] = REPLACING_PROPERTIES.filter((k) => !same(olds[k], news[k]));
-  const oldHost = (olds.host ?? {}) as Props;
-  const newHost = (news.host ?? {}) as Props;
-  if (!same(oldHost.libvirtUri, newHost.libvirtUri)) replaces.push("host.libvirtUri");
-  if (!same(oldHost.rootDir, newHost.rootDir)) replaces.push("host.rootDir");
-  // A new way to reach the same host (user, port, key) is an update, not a new volume.
-  const updates = !same(oldHost.ssh, newHost.ssh) || !same(olds.sshPrivateKey, news.sshPrivateKey);
+  // Another hypervisor is a new volume; the same one reached another way (or a new key) an update.
+  const host = diffHost(olds, news);
+  replaces.push(...host.replaces);
+  const updates = host.updates.length > 0;
   const samePath =
     (hasUnknown(news.pool) || olds.pool === news.pool) &&
     (hasUnknown(news.volumeName) || olds.volumeName === news.volumeName);

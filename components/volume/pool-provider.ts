@@ -3,11 +3,10 @@ import { checkFailures } from "../host/check-failures";
 import { asGiven, GONE, HostProvider } from "../host/provider";
 import { requireTools } from "../host/tools";
 import { virsh } from "../libvirt/virsh";
-import { HostSpec } from "../host/connection";
+import { diffHost, HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { validatePoolName, validatePoolPath } from "./args";
 import { hasUnknown } from "../core/unknown";
-import { diffVolume } from "./diff";
 import { poolState } from "./pool-ops";
 
 /** What the StoragePool resource (createPool) hands its provider. */
@@ -50,11 +49,11 @@ export const provider: HostProvider<StoragePoolInputs, StoragePoolInputs> = {
     const replaces: string[] = (["pool", "path"] as const).filter(
       (k) => hasUnknown(news[k]) || olds[k] !== news[k],
     );
-    const host = diffVolume({ host: olds.host }, { host: news.host });
+    const host = diffHost(olds, news);
     replaces.push(...host.replaces);
     // Two pools cannot share a name or a folder: the old one goes first.
     return {
-      changes: replaces.length > 0 || host.changes,
+      changes: replaces.length > 0 || host.updates.length > 0,
       replaces,
       deleteBeforeReplace: replaces.length > 0,
     };

@@ -26,6 +26,10 @@ done
 [ -e /usr/include/linux/kvm.h ] || missing+=(linux-libc-dev)
 # The QEMU driver of libvirtd is a package of its own.
 [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || missing+=(libvirt-daemon-driver-qemu)
+# For the test that runs the providers under a German locale: the locale's
+# sources (built into a folder of the test's own) and virsh's translation.
+[ -e /usr/share/i18n/locales/de_DE ] || missing+=(locales)
+[ -e /usr/share/locale/de/LC_MESSAGES/libvirt.mo ] || missing+=(libvirt-l10n)
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" -ne 0 ]; then

@@ -26,13 +26,18 @@ describe("sshArgv", () => {
       "-l", "root",
       "--",
       "lab.example",
-      "qemu-img info '/images/my disk.vmdk'",
+      "env LC_ALL=C qemu-img info '/images/my disk.vmdk'",
     ]); // prettier-ignore
   });
 
   it("prefixes environment variables with env, sorted", () => {
     const argv = sshArgv(ssh, { controlPath: "/c" }, ["true"], { B: "2", A: "x y" });
-    expect(argv[argv.length - 1]).toBe("env 'A=x y' B=2 true");
+    expect(argv[argv.length - 1]).toBe("env 'A=x y' B=2 LC_ALL=C true");
+  });
+
+  it("runs the remote command in the C locale, whatever locale is asked for", () => {
+    const argv = sshArgv(ssh, { controlPath: "/c" }, ["virsh", "list"], { LC_ALL: "de_DE.UTF-8" });
+    expect(argv[argv.length - 1]).toBe("env LC_ALL=C virsh list");
   });
 
   it("uses the agent and known_hosts when no key or pinned host key is given", () => {
