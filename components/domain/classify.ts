@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "util";
+import { compareHosts } from "../host/connection";
 import { ResolvedDomainSpec } from "./spec";
 
 /**
@@ -12,11 +13,16 @@ import { ResolvedDomainSpec } from "./spec";
  * memoryMiB and vcpus are live within the ceiling set by maxMemoryMiB and
  * maxVcpus (default: the same values, so no headroom); changing a ceiling is
  * a restart, never a replacement.
+ *
+ * `host` replaces only for another hypervisor (compareHosts: "other"); the
+ * same one reached another way, like a rotated `sshPrivateKey`, is live:
+ * only the state changes, the domain is not touched.
  */
 export type UpdateKind = "live" | "restart" | "replace";
 
 export const UPDATE_KINDS = {
   host: "replace",
+  sshPrivateKey: "live",
   domainName: "replace",
   domainType: "replace",
   memoryMiB: "live",
@@ -49,6 +55,8 @@ export interface Side {
   readonly host: unknown;
   /** A digest of the VNC password, or undefined: only whether it changed matters. */
   readonly vncPasswordDigest?: string;
+  /** A digest of the SSH key, or undefined (likewise). */
+  readonly sshKeyDigest?: string;
   readonly xml: string;
 }
 
@@ -60,14 +68,16 @@ export interface UpdatePlan {
 
 /** The changed properties of a domain, sorted into live, restart and replace (in a fixed order). */
 export function classifyUpdate(olds: Side, news: Side): UpdatePlan {
-  const changed = (Object.keys(UPDATE_KINDS) as ClassifiedProperty[]).filter(
-    (p) => !isDeepStrictEqual(valueOf(olds, p), valueOf(news, p)),
+  const host = compareHosts(olds.host, news.host);
+  const changed = (Object.keys(UPDATE_KINDS) as ClassifiedProperty[]).filter((p) =>
+    p === "host" ? host !== "same" : !isDeepStrictEqual(valueOf(olds, p), valueOf(news, p)),
   );
   // The XML follows from the typed arguments: it is named only when none of them changed
   // (then the renderer itself changed, or someone edited the domain by hand).
   const props = changed.filter((p) => p !== "xml" || changed.length === 1);
-  const pick = (kind: UpdateKind): ClassifiedProperty[] =>
-    props.filter((p) => (UPDATE_KINDS[p] as UpdateKind) === kind);
+  const kindOf = (p: ClassifiedProperty): UpdateKind =>
+    p === "host" && host === "reconnect" ? "live" : UPDATE_KINDS[p];
+  const pick = (kind: UpdateKind): ClassifiedProperty[] => props.filter((p) => kindOf(p) === kind);
   return { replace: pick("replace"), restart: pick("restart"), live: pick("live") };
 }
 
@@ -77,6 +87,8 @@ function valueOf(side: Side, p: ClassifiedProperty): unknown {
       return side.host;
     case "vncPassword":
       return side.vncPasswordDigest;
+    case "sshPrivateKey":
+      return side.sshKeyDigest;
     case "xml":
       return side.xml;
     default:

@@ -67,17 +67,21 @@ export function passwordOf(i: Partial<DomainInputs>): string | undefined {
   return i.vncPassword ?? undefined;
 }
 
-/** One side of a comparison: the resolved spec, the host, the password's digest, the XML. */
+/** One side of a comparison: the resolved spec, the host, the secrets' digests, the XML. */
 export function sideOf(i: DomainInputs): Side {
   const password = passwordOf(i);
   const spec = resolveDomainSpec(specOf(i), factsOf(i), password !== undefined);
   return {
     spec,
     host: i.host,
-    vncPasswordDigest:
-      password === undefined ? undefined : createHash("sha256").update(password).digest("hex"),
+    vncPasswordDigest: digestOf(password),
+    sshKeyDigest: digestOf(i.sshPrivateKey ?? undefined),
     xml: i.xml ?? "",
   };
+}
+
+function digestOf(secret: string | undefined): string | undefined {
+  return secret === undefined ? undefined : createHash("sha256").update(secret).digest("hex");
 }
 
 /** Which changed arguments are live, which need a restart, which a new domain. */

@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from "util";
 import { PreconditionError } from "../core/errors";
 import { hasUnknown, isUnknown, UNKNOWN } from "../core/unknown";
 import { checkFailures } from "../host/check-failures";
-import { resolveHost, withHost } from "../host";
+import { compareHosts, diffHost, resolveHost, withHost } from "../host";
 import { asGiven, GONE, HostProvider } from "../host/provider";
 import { requireTools } from "../host/tools";
 import { isActive, stopDomain } from "../libvirt/domain-state";
@@ -53,7 +53,8 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
       return asGiven(news, checkFailures(e, [[PreconditionError, ""]]));
     }
     if (isUnknown(news.host) || hasUnknown(news.host)) return asGiven({ ...news, ...NOT_RENDERED });
-    const sameHost = olds.host !== undefined && isDeepStrictEqual(olds.host, news.host);
+    // Facts chosen on this hypervisor are kept, however it is reached.
+    const sameHost = olds.host !== undefined && compareHosts(olds.host, news.host) !== "other";
     return withHost(news.host, news.sshPrivateKey, async (host) => {
       const facts = await hostFacts(host, news, sameHost ? olds : {});
       const withFacts: DomainInputs = {
@@ -82,9 +83,10 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
 
   async diff(_id, olds, news) {
     if (hasUnknown(news.xml) || hasUnknown(specOf(news))) {
-      const replaces = (["domainName", "domainType", "host"] as const).filter(
+      const replaces: string[] = (["domainName", "domainType"] as const).filter(
         (k) => !isUnknown(news[k]) && !isDeepStrictEqual(olds[k], news[k]),
       );
+      replaces.push(...diffHost(olds, news).replaces);
       return { changes: true, replaces, deleteBeforeReplace: true };
     }
     const plan = planBetween(olds, news);

@@ -101,6 +101,33 @@ describe("planBetween", () => {
       live: [],
     });
   });
+
+  it("takes the same hypervisor reached another way, and a rotated key, live: only the state changes", () => {
+    const ssh = { host: "hv1", port: 22, user: "root", connectTimeoutSeconds: 15 };
+    const on = (s: object, key = "k1") =>
+      inputs(
+        {},
+        {
+          host: { libvirtUri: "qemu:///system", rootDir: "", ssh: s as never },
+          sshPrivateKey: key,
+        },
+      );
+    expect(planBetween(on(ssh), on({ ...ssh, port: 2222 }))).toEqual({
+      replace: [],
+      restart: [],
+      live: ["host"],
+    });
+    expect(planBetween(on(ssh), on(ssh, "k2"))).toEqual({
+      replace: [],
+      restart: [],
+      live: ["sshPrivateKey"],
+    });
+    expect(planBetween(on(ssh), on({ ...ssh, host: "hv2" }))).toEqual({
+      replace: ["host"],
+      restart: [],
+      live: [],
+    });
+  });
 });
 
 describe("driftFrom", () => {

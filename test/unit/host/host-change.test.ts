@@ -1,3 +1,7 @@
+import { provider as domain } from "../../../components/domain/provider";
+import { renderDomainXml } from "../../../components/domain/render";
+import { resolveDomainSpec } from "../../../components/domain/resolve";
+import { DomainSpec } from "../../../components/domain/spec";
 import { HostSpec } from "../../../components/host/connection";
 import { provider as labMachine } from "../../../components/lab/lab-machine-provider";
 import { provider as nested } from "../../../components/nested/provider";
@@ -69,6 +73,21 @@ const EXPECTED: Readonly<Record<string, Outcome>> = {
   "libvirtUri system -> session": "replace",
   "rootDir set": "replace",
   "SSH host -> this machine": "replace",
+};
+
+const DOMAIN: DomainSpec = {
+  domainName: "classroom",
+  memoryMiB: 256,
+  vcpus: 1,
+  cpu: { mode: "custom", model: "qemu64" },
+  disks: [{ path: "/var/lib/nestlab/classroom.qcow2" }],
+  owner: "nestlab/test/host-change",
+};
+const DOMAIN_INPUTS = {
+  ...DOMAIN,
+  resolvedDomainType: "qemu",
+  resolvedHostVendor: "amd",
+  xml: renderDomainXml(resolveDomainSpec(DOMAIN, { domainType: "qemu", hostVendor: "amd" }, false)),
 };
 
 /** Each provider's state on hv1 and its inputs for the same resource on `change`. */
@@ -154,6 +173,19 @@ const SUBJECTS: Readonly<Record<string, Subject>> = {
       dhcp: { start: "192.168.150.10", end: "192.168.150.99" },
       autostart: true,
     },
+    deleteBeforeReplace: () => true,
+  },
+  NestedDomain: {
+    diff: (o, n) => domain.diff("id", o as never, n as never),
+    state: {
+      ...DOMAIN_INPUTS,
+      uuid: "0c6f4a52-9d3e-4b8e-8f5e-2f1a3b4c5d6e",
+      state: "running",
+      vncAddress: null,
+      serialAddress: null,
+      ipAddresses: [],
+    },
+    inputs: DOMAIN_INPUTS,
     deleteBeforeReplace: () => true,
   },
   LabMachine: {
