@@ -30,7 +30,7 @@ import {
 } from "./inputs";
 import { preflight } from "./preflight";
 import { definitionXml, renderDomainXml } from "./render";
-import { DEFAULT_SHUTDOWN_TIMEOUT_SECONDS, resolveDomainSpec } from "./resolve";
+import { acpiWaitSeconds, resolveDomainSpec } from "./resolve";
 import { validateDomainSpec, validateVncPassword } from "./validate";
 
 export type { DomainInputs, DomainOutputs } from "./inputs";
@@ -161,7 +161,7 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
           definitionXml(xml, { uuid: id, vncPassword: passwordOf(news) }),
         );
       }
-      const timeout = news.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+      const timeout = acpiWaitSeconds(news);
       const wantRunning = news.running ?? true;
       const active = isActive(await requireState(host, uri, id));
       if (active && wantRunning && plan.restart.length > 0) {
@@ -192,7 +192,7 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
       await requireTools(host, ["virsh"]);
       const uri = props.host.libvirtUri;
       if ((await readOwnedDefinition(host, uri, id, props)) === undefined) return; // already gone
-      const timeout = props.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS;
+      const timeout = acpiWaitSeconds(props);
       await stopDomain(host, uri, id, timeout);
       // Disks belong to their volumes and stay; NVRAM belongs to the domain.
       await host.run(virsh(uri, "undefine", id, "--nvram"));

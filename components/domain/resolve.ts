@@ -23,6 +23,24 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 60;
 export const DEFAULT_IP_WAIT_SECONDS = 30;
 
 /**
+ * How long a stop (restart, stop, destroy) waits for the guest to answer the
+ * ACPI power button before forcing it off. A domain with nothing to boot (no
+ * disk, no kernel, no NIC that could boot from the network) runs no OS that
+ * could answer: it is forced off at once instead of waiting the timeout out.
+ */
+export function acpiWaitSeconds(
+  spec: Pick<DomainSpec, "shutdownTimeoutSeconds"> & {
+    readonly disks?: readonly unknown[];
+    readonly networks?: readonly unknown[];
+    readonly boot?: unknown;
+  },
+): number {
+  const bootable =
+    (spec.disks?.length ?? 0) > 0 || (spec.networks?.length ?? 0) > 0 || spec.boot !== undefined;
+  return bootable ? (spec.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS) : 0;
+}
+
+/**
  * Fills every default and decides what depends on the host (domain type,
  * the virtualization feature), so that rendering needs nothing else. The
  * spec must be validated and fully known.
