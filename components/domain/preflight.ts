@@ -160,8 +160,11 @@ export async function checkPorts(
       `ss was not found on ${host.label}: apt-get install iproute2 (it checks that the domain's ports are free).`,
     );
   }
-  const tcp = parseListeners((await host.run(["ss", "-H", "-l", "-n", "-t"])).stdout);
-  const udp = parseListeners((await host.run(["ss", "-H", "-l", "-n", "-u"])).stdout);
+  // A listener at exactly a port the current definition holds is the domain's own, gone once it restarts.
+  const others = (protocol: "tcp" | "udp", text: string) =>
+    parseListeners(text).filter((l) => !held.has(`${protocol}:${l.address}:${l.port}`));
+  const tcp = others("tcp", (await host.run(["ss", "-H", "-l", "-n", "-t"])).stdout);
+  const udp = others("udp", (await host.run(["ss", "-H", "-l", "-n", "-u"])).stdout);
   for (const p of wanted) {
     if (portTaken(p.protocol === "udp" ? udp : tcp, p.address, p.port)) {
       throw new InvalidArgumentError(
