@@ -121,13 +121,14 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
   const autostart = raw.autostart ?? true;
   if (!isUnknown(autostart) && typeof autostart !== "boolean")
     throw new InvalidArgumentError("autostart", autostart, "true or false");
+  // No undefined values: the engine cannot carry them through a provider's results.
   return {
     networkName: networkName as string,
     mode: mode as ForwardMode,
-    bridgeName: bridgeName as string | undefined,
+    ...(bridgeName === undefined ? {} : { bridgeName: bridgeName as string }),
     address: address as string,
     prefixLength: prefixLength as number,
-    dhcp,
+    ...(dhcp === undefined ? {} : { dhcp }),
     autostart: autostart as boolean,
   };
 }
