@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isEventual, isPlainObject, knownParts, validateKnown } from "../core/known";
-import { HostResource } from "../core/host-resource";
+import { HostResource } from "../host/host-resource";
 import { hostInputs } from "../host/host-inputs";
 import {
   NestedDomainArgs,

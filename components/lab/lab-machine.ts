@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostResource } from "../core/host-resource";
+import { HostResource } from "../host/host-resource";
 import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import type { ResourceInputs } from "../host/provider";

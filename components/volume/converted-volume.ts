@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostResource } from "../core/host-resource";
+import { HostResource } from "../host/host-resource";
 import { validateKnown } from "../core/known";
 import { hasUnknown, isUnknown } from "../core/unknown";
 import { hostInputs } from "../host/host-inputs";

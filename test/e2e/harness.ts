@@ -7,7 +7,14 @@ import * as path from "path";
 export const PROJECT_DIR = path.resolve(__dirname, "../..");
 
 export interface ThrowawayStack {
+  /** The stack, run from the program folder it was last moved to. */
   readonly stack: Stack;
+  /**
+   * Runs the same stack (same backend) from another program folder from now on,
+   * as a second clone of the project would. The stack's settings file
+   * (Pulumi.<stack>.yaml) must be there already, as a committed one would be.
+   */
+  moveTo(workDir: string): Promise<Stack>;
   /** Removes the stack's resources (if any are left) and its temporary backend. */
   dispose(): Promise<void>;
 }
@@ -35,24 +42,31 @@ export async function throwawayStack(options: {
   const pulumiHome = path.join(backend, ".pulumi-home");
   await fs.mkdir(pulumiHome);
   const stackName = options.stackName ?? `e2e-${process.pid}-${Date.now().toString(36)}`;
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName, workDir: options.workDir ?? PROJECT_DIR },
-    {
-      pulumiCommand,
-      pulumiHome,
-      envVars: {
-        PULUMI_BACKEND_URL: `file://${backend}`,
-        PULUMI_CONFIG_PASSPHRASE: "e2e",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      },
+  const workspace = {
+    pulumiCommand,
+    pulumiHome,
+    envVars: {
+      PULUMI_BACKEND_URL: `file://${backend}`,
+      PULUMI_CONFIG_PASSPHRASE: "e2e",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     },
+  };
+  let stack = await LocalWorkspace.createOrSelectStack(
+    { stackName, workDir: options.workDir ?? PROJECT_DIR },
+    workspace,
   );
   for (const [key, v] of Object.entries(options.config ?? {})) {
     await stack.setConfig(key, typeof v === "string" ? { value: v } : v);
   }
   return {
-    stack,
+    get stack() {
+      return stack;
+    },
+    async moveTo(workDir) {
+      stack = await LocalWorkspace.selectStack({ stackName, workDir }, workspace);
+      return stack;
+    },
     async dispose() {
       try {
         await stack.destroy({ onOutput: () => undefined });

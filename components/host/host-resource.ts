@@ -1,11 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { DYNAMIC_MODULE, providerFromModule } from "./dynamic";
-import { SECRET_HOST_OUTPUTS } from "../host/host-inputs";
+import { DYNAMIC_MODULE, providerFromModule, providerModuleId } from "./dynamic";
+import { SECRET_HOST_OUTPUTS } from "./host-inputs";
 
 /**
  * The base of every custom resource of this project: a dynamic resource
- * `pulumi-nodejs:dynamic/nestlab:<type>` whose provider is the module
- * `providerModule` exports (see providerFromModule), and whose host's SSH key
+ * `pulumi-nodejs:dynamic/nestlab:<type>` whose provider is the one the module
+ * file `providerModule` exports (`require.resolve("./provider")`; see
+ * providerFromModule: the state records only its id), and whose host's SSH key
  * is always a secret output (SECRET_HOST_OUTPUTS), with any the caller adds.
  */
 export class HostResource extends pulumi.dynamic.Resource {
@@ -17,7 +18,7 @@ export class HostResource extends pulumi.dynamic.Resource {
     opts?: pulumi.CustomResourceOptions,
   ) {
     super(
-      providerFromModule(providerModule),
+      providerFromModule(providerModuleId(providerModule)),
       name,
       props,
       {
