@@ -1,5 +1,6 @@
 import * as path from "path";
 import { InvalidArgumentError, showValue } from "../core/errors";
+import { SOURCE_CHANGES, SourceChange } from "../volume/args";
 
 /**
  * The stack's configuration, read once and checked in one place (index.ts
@@ -23,6 +24,7 @@ export interface RawLabConfig {
   readonly pool?: unknown;
   readonly poolPath?: unknown;
   readonly volumeName?: unknown;
+  readonly onSourceChange?: unknown;
   readonly hostNested?: unknown;
   readonly libvirtUri?: unknown;
   readonly classroom?: unknown;
@@ -36,6 +38,8 @@ export interface LabConfig {
   readonly pool: string;
   readonly poolPath?: string;
   readonly volumeName?: string;
+  /** What a change of the image's content does to the volume (and the classroom host on it). */
+  readonly onSourceChange: SourceChange;
   readonly hostNested: HostNestedMode;
   readonly libvirtUri?: string;
   /** The classroom host's settings, passed on to NestedDomain as they are (it validates them). */
@@ -103,6 +107,14 @@ export function parseLabConfig(
       "nestlab:volumeName",
       volumeName,
       'a file name such as "jiaoshiji.qcow2"',
+    );
+  }
+  const onSourceChange = raw.onSourceChange ?? "replace";
+  if (!SOURCE_CHANGES.includes(onSourceChange as SourceChange)) {
+    throw new InvalidArgumentError(
+      "nestlab:onSourceChange",
+      onSourceChange,
+      `${SOURCE_CHANGES.map((m) => showValue(m)).join(" or ")} (keep: the classroom host keeps its disk when the image changes)`,
     );
   }
   const hostNested = raw.hostNested ?? "enable";
@@ -173,6 +185,7 @@ export function parseLabConfig(
     pool,
     poolPath,
     volumeName,
+    onSourceChange: onSourceChange as SourceChange,
     hostNested: hostNested as HostNestedMode,
     libvirtUri,
     classroom: classroom as Record<string, unknown>,

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { NestedDomain, NestedDomainArgs } from "../domain/nested-domain";
 import { HostConnection } from "../host/connection";
 import { NestedVirtualization } from "../nested/nested-virtualization";
+import { SourceChange } from "../volume/args";
 import { ConvertedVolume } from "../volume/converted-volume";
 import { HostNestedMode, HOST_NESTED_MODES } from "./config";
 import { InvalidArgumentError } from "../core/errors";
@@ -81,6 +82,13 @@ export interface RhceLabArgs {
   /** @default "<classroom.domainName>.qcow2" */
   readonly volumeName?: pulumi.Input<string>;
   /**
+   * What a change of the image's content does: "replace" makes the volume
+   * again and replaces the classroom host with it (the state inside it is
+   * lost, and the preview says so); "keep" keeps the volume as it is.
+   * @default "replace"
+   */
+  readonly onSourceChange?: pulumi.Input<SourceChange>;
+  /**
    * The host's KVM nested setting: "enable" (now and after reboot), "persist",
    * "check", "disable", or "skip" on a host without KVM, where the classroom
    * host runs under TCG and needs no host setting.
@@ -148,6 +156,7 @@ export class RhceLab extends pulumi.ComponentResource {
         source: args.source,
         pool: args.pool,
         volumeName: args.volumeName ?? pulumi.interpolate`${domainName}.qcow2`,
+        onSourceChange: args.onSourceChange,
         createPool: args.poolPath === undefined ? undefined : { path: args.poolPath },
       },
       { parent: this },

@@ -18,6 +18,15 @@ export const PREALLOCATIONS: readonly Preallocation[] = ["off", "metadata", "fal
 export type Qcow2Compat = "0.10" | "1.1";
 export const QCOW2_COMPATS: readonly Qcow2Compat[] = ["0.10", "1.1"];
 
+/**
+ * What a change of the source's content does to the volume made from it.
+ * - `replace`: the volume is made again from the new content (and the
+ *   domains that run on it are replaced with it: the state inside is lost).
+ * - `keep`: the volume stays as it is, with the state the guest wrote into it.
+ */
+export type SourceChange = "replace" | "keep";
+export const SOURCE_CHANGES: readonly SourceChange[] = ["replace", "keep"];
+
 /** The plain values of a ConvertedVolume's arguments, as the provider receives them. */
 export interface PlainVolumeArgs {
   readonly source?: unknown;
@@ -31,6 +40,7 @@ export interface PlainVolumeArgs {
   readonly virtualSizeGiB?: unknown;
   readonly convert?: unknown;
   readonly ovaDisk?: unknown;
+  readonly onSourceChange?: unknown;
 }
 
 /** Validated arguments with their defaults applied (volumeName is resolved later, from the source). */
@@ -46,6 +56,7 @@ export interface VolumeOptions {
   readonly virtualSizeGiB?: number;
   readonly convert: boolean;
   readonly ovaDisk?: string;
+  readonly onSourceChange: SourceChange;
 }
 
 /** libvirt pool names: no slashes, no leading dot or dash, printable. */
@@ -140,6 +151,14 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
       'the OVF disk id (e.g. "vmdisk2") or file name (e.g. "disk2.vmdk") of one disk in the OVA',
     );
   }
+  const onSourceChange = args.onSourceChange ?? "replace";
+  if (!SOURCE_CHANGES.includes(onSourceChange as SourceChange)) {
+    throw new InvalidArgumentError(
+      at("onSourceChange"),
+      onSourceChange,
+      oneOfPhrase(SOURCE_CHANGES),
+    );
+  }
   return {
     source,
     pool,
@@ -152,6 +171,7 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
     virtualSizeGiB,
     convert,
     ovaDisk: ovaDisk as string | undefined,
+    onSourceChange: onSourceChange as SourceChange,
   };
 }
 

@@ -9,6 +9,7 @@ import {
   PlainVolumeArgs,
   Preallocation,
   Qcow2Compat,
+  SourceChange,
   validatePoolPath,
   validateVolumeArgs,
 } from "./args";
@@ -98,6 +99,16 @@ export interface ConvertedVolumeArgs {
    * @default - the OVA's only disk
    */
   readonly ovaDisk?: pulumi.Input<string>;
+  /**
+   * What a change of the source's content does. `replace`: the volume is
+   * made again from it, and a domain that runs on it is replaced with it
+   * (the preview says so: the state inside the old disk is lost). `keep`:
+   * the volume stays as it is, with everything the guest wrote into it; the
+   * preview notes that the source changed. Touching, copying or moving the
+   * source without changing its content does neither (see the README).
+   * @default "replace"
+   */
+  readonly onSourceChange?: pulumi.Input<SourceChange>;
 }
 
 /** The plain input bag of the dynamic resource (see provider.ts). */
@@ -132,7 +143,7 @@ class ConvertedVolumeResource extends HostResource {
         allocatedBytes: undefined,
         chain: undefined,
         sourceFingerprint: undefined,
-        inode: undefined,
+        fileId: undefined,
         volumeName: props.volumeName,
       },
       opts,
@@ -161,7 +172,8 @@ class StoragePoolResource extends HostResource {
  * the chain is inspected and refused if broken, converted from its top into
  * a hidden temporary file in the pool's folder, synced, moved into place and
  * registered. It is converted again (a replacement) only when the source's
- * files change (size, mtime, inode, CIDs, first bytes) or an option does.
+ * content changes (sizes, CIDs, headers, allocation maps: see the README) or
+ * an option does.
  *
  * ```ts
  * const disk = new ConvertedVolume("classroom", {
@@ -221,6 +233,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
         virtualSizeGiB: args.virtualSizeGiB,
         convert: args.convert,
         ovaDisk: args.ovaDisk,
+        onSourceChange: args.onSourceChange,
       },
       { ...childOpts, dependsOn: pool ? [pool] : [] },
     );
@@ -252,8 +265,11 @@ export class ConvertedVolume extends pulumi.ComponentResource {
  * validates the rest once known), so a typo fails before the engine starts work.
  */
 function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): void {
-  // The arguments are the replacing properties but the fingerprint, which check() adds.
-  const keys = REPLACING_PROPERTIES.filter((k) => k !== "sourceFingerprint");
+  // The arguments: the replacing properties but the fingerprint, which check() adds, and onSourceChange.
+  const keys = [
+    ...REPLACING_PROPERTIES.filter((k) => k !== "sourceFingerprint"),
+    "onSourceChange",
+  ] as const;
   validateKnown(resource, args, (known) => {
     const values = Object.fromEntries(keys.map((k) => [k, known[k]]));
     // The volume's checks relate its arguments to each other: they run once all are known.

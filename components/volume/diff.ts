@@ -1,12 +1,14 @@
 import { hasUnknown, UNKNOWN } from "../core/unknown";
 import { diffHost } from "../host/connection";
+import { contentChanges } from "./fingerprint";
 
 export { UNKNOWN };
 
 /**
  * Inputs whose change makes a different volume: each replaces it. The
- * volume's content is a function of all of them; `sourceFingerprint`
- * changes when the source's files do.
+ * volume's content is a function of all of them; `sourceFingerprint` is
+ * the source's content key, which changes when the source's content does
+ * (unless `onSourceChange` is "keep").
  */
 export const REPLACING_PROPERTIES = [
   "source",
@@ -38,11 +40,15 @@ type Props = Readonly<Record<string, unknown>>;
  * longer tracks is never overwritten).
  */
 export function diffVolume(olds: Props, news: Props): VolumeDiff {
-  const replaces: string[] = REPLACING_PROPERTIES.filter((k) => !same(olds[k], news[k]));
+  const replaces: string[] = REPLACING_PROPERTIES.filter((k) =>
+    k === "sourceFingerprint" ? sourceReplaces(olds, news) : !same(olds[k], news[k]),
+  );
   // Another hypervisor is a new volume; the same one reached another way (or a new key) an update.
   const host = diffHost(olds, news);
   replaces.push(...host.replaces);
-  const updates = host.updates.length > 0;
+  const updates =
+    host.updates.length > 0 ||
+    !same(olds.onSourceChange ?? "replace", news.onSourceChange ?? "replace");
   const samePath =
     (hasUnknown(news.pool) || olds.pool === news.pool) &&
     (hasUnknown(news.volumeName) || olds.volumeName === news.volumeName);
@@ -51,6 +57,33 @@ export function diffVolume(olds: Props, news: Props): VolumeDiff {
     replaces,
     deleteBeforeReplace: replaces.length > 0 && samePath,
   };
+}
+
+/**
+ * The files of the source whose content differs from what the volume was
+ * made from (`olds`, the state, keeps that fingerprint until the volume is
+ * made again). Unknown: the whole fingerprint's key.
+ */
+export function changedSourceFiles(olds: Props, news: Props): string[] {
+  const made = olds.sourceFingerprint;
+  const now = news.sourceFingerprint;
+  if (!isLines(made) || !isLines(now)) return same(made, now) ? [] : ["sourceFingerprint"];
+  return contentChanges(made, now);
+}
+
+/** A content change replaces the volume, unless the user keeps it (`onSourceChange: "keep"`). */
+function sourceReplaces(olds: Props, news: Props): boolean {
+  return news.onSourceChange !== "keep" && changedSourceFiles(olds, news).length > 0;
+}
+
+function isLines(value: unknown): value is Record<string, string> {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !hasUnknown(value) &&
+    Object.values(value).every((v) => typeof v === "string")
+  );
 }
 
 /** Deep equality of plain JSON values, key order ignored; unknown is never equal. */

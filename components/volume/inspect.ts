@@ -15,13 +15,17 @@ import {
 import { fileRangeName, infoArgv } from "./convert-argv";
 import { SourceImageError } from "./errors";
 import {
+  allocationMapDigest,
   FileFacts,
   FingerprintPart,
   HEADER_BYTES,
   headerArgv,
+  mapArgv,
   parseOdHex,
   parseStat,
+  shortDigest,
   sourceFingerprint,
+  sourceIdentity,
   statArgv,
 } from "./fingerprint";
 import {
@@ -83,12 +87,17 @@ export async function inspectSource(
   for (const link of links) await checkImage(host, link.file, link.format, link.file);
   const selected = selectLinks(links, options.mode);
   const linkOf = new Map(links.map((l) => [l.file, l]));
-  const parts: FingerprintPart[] = chainFiles(selected).map((f) => ({
-    key: f,
-    facts: allFacts.get(f) as FileFacts,
-    header: headerBytes.get(f) as Buffer,
-    link: linkOf.get(f),
-  }));
+  const parts: FingerprintPart[] = [];
+  for (const f of chainFiles(selected)) {
+    const link = linkOf.get(f);
+    parts.push({
+      key: f,
+      facts: allFacts.get(f) as FileFacts,
+      header: headerBytes.get(f) as Buffer,
+      link,
+      allocationMap: link && (await allocationMap(host, link)),
+    });
+  }
   return {
     links,
     selected,
@@ -96,7 +105,20 @@ export async function inspectSource(
     inputFormat: selected[0].format,
     chain: describeChain(selected, (f) => allFacts.get(f)?.allocatedBytes ?? 0),
     fingerprint: sourceFingerprint(parts),
+    identity: sourceIdentity(parts),
   };
+}
+
+/**
+ * A qcow2 or raw link's allocation map: with no CID to say that it was
+ * written, which ranges hold data, and where, is the metadata that changes
+ * when it is. A vmdk has its CID.
+ */
+async function allocationMap(host: HostAccess, link: ImageInfo): Promise<string | undefined> {
+  if (link.format !== "qcow2" && link.format !== "raw") return undefined;
+  const r = await host.run(mapArgv(link.file, link.format), { allowFailure: true });
+  if (r.exitCode !== 0) throw explainOpenFailure(link.file, r.stderr, host.label);
+  return allocationMapDigest(r.stdout);
 }
 
 /** `qemu-img info --backing-chain`, with failures explained per link. */
@@ -313,18 +335,36 @@ async function inspectOva(
   validateChain(links, new Map([[key, parseVmdkSparseHeader(header)]]));
   await checkImage(host, input, links[0].format, key);
   const ovaHeader = await readBytes(host, ova, 0, HEADER_BYTES);
+  // The manifest holds the exporter's own digest of every file: content, for the reading of a few lines.
+  const mf = findManifest(ovf, members);
+  const mfText = mf && (await readBytes(host, ova, mf.offset, Math.min(mf.sizeBytes, 1024 * 1024)));
+  const digests = {
+    ovf: shortDigest(ovfText),
+    ...(mfText ? { mf: shortDigest(mfText) } : {}),
+  };
+  const parts: FingerprintPart[] = [
+    { key: ova, facts: ovaFacts, header: ovaHeader, digests },
+    { key, facts: { ...ovaFacts, sizeBytes: member.sizeBytes }, header, link: links[0] },
+  ];
   return {
     links,
     selected: links,
     input,
     inputFormat: links[0].format,
     chain: describeChain(links, () => member.sizeBytes),
-    fingerprint: sourceFingerprint([
-      { key: ova, facts: ovaFacts, header: ovaHeader },
-      { key, facts: { ...ovaFacts, sizeBytes: member.sizeBytes }, header, link: links[0] },
-    ]),
+    fingerprint: sourceFingerprint(parts),
+    identity: sourceIdentity(parts),
     ovaMember: member.name,
   };
+}
+
+/** The OVA's manifest: the one named after its descriptor, else any `.mf`. */
+function findManifest(ovf: TarMember, members: readonly TarMember[]): TarMember | undefined {
+  const stem = ovf.name.replace(/\.ovf$/i, "");
+  return (
+    members.find((m) => m.name === `${stem}.mf`) ??
+    members.find((m) => m.name.toLowerCase().endsWith(".mf"))
+  );
 }
 
 /** Checks every checksum of the OVA's manifest (an OVA without a manifest has none to check). */
@@ -334,10 +374,7 @@ async function verifyManifest(
   ovf: TarMember,
   members: readonly TarMember[],
 ): Promise<void> {
-  const stem = ovf.name.replace(/\.ovf$/i, "");
-  const mf =
-    members.find((m) => m.name === `${stem}.mf`) ??
-    members.find((m) => m.name.toLowerCase().endsWith(".mf"));
+  const mf = findManifest(ovf, members);
   if (!mf) return;
   const text = (
     await readBytes(host, ova, mf.offset, Math.min(mf.sizeBytes, 1024 * 1024))

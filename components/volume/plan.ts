@@ -14,8 +14,10 @@ export interface InspectedSource {
   readonly inputFormat: string;
   /** The selected links for the `chain` output. */
   readonly chain: readonly ChainLink[];
-  /** One line per source file: what decides whether to convert again. */
+  /** One line per source file: its content key, what decides whether to convert again. */
   readonly fingerprint: Readonly<Record<string, string>>;
+  /** One line per source file: mtime, inode, device (a copy taken while they change may be torn). */
+  readonly identity: Readonly<Record<string, string>>;
   /** The OVA's disk file that was chosen, for an OVA. */
   readonly ovaMember?: string;
 }

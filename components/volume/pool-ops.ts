@@ -1,6 +1,7 @@
 import { PreconditionError } from "../core/errors";
-import { isNotFound, virsh } from "../libvirt/virsh";
 import { HostAccess } from "../host/access";
+import { isNotFound, parseVirshNames, virsh } from "../libvirt/virsh";
+import { describeHolders, FILE_HOLDERS_SCRIPT, parseFileHolders } from "./holders";
 import {
   FILE_POOL_TYPES,
   leftoversOf,
@@ -10,6 +11,7 @@ import {
   PoolFacts,
   VolumeFacts,
 } from "./libvirt-xml";
+import { fileIdArgv } from "./volume-file";
 
 /** Whether a pool is defined, and its state ("running", "inactive", …). */
 export async function poolState(
@@ -90,8 +92,31 @@ export async function volumeFacts(
   );
 }
 
-/** Whether a path exists on the host (any kind of file), and its inode. */
-export async function pathInode(host: HostAccess, file: string): Promise<string | undefined> {
-  const r = await host.run(["stat", "--printf", "%i", "--", file], { allowFailure: true });
+/** Whether a path exists on the host (any kind of file), and which file it is (see fileIdArgv). */
+export async function fileId(host: HostAccess, file: string): Promise<string | undefined> {
+  const r = await host.run(fileIdArgv(file), { allowFailure: true });
   return r.exitCode === 0 ? r.stdout.trim() : undefined;
+}
+
+/**
+ * Refuses to go on while any process holds the file open: a running
+ * domain's QEMU (libvirt's or one started by hand) would go on writing into
+ * a file that no longer has a name, and lose it all at its next start.
+ */
+export async function requireUnused(
+  host: HostAccess,
+  uri: string,
+  file: string,
+  action: string,
+): Promise<void> {
+  const r = await host.run(["sh", "-c", FILE_HOLDERS_SCRIPT, "sh", file]);
+  const holders = parseFileHolders(r.stdout);
+  if (holders.length === 0) return;
+  const listed = await host.run(virsh(uri, "list", "--name"), { allowFailure: true });
+  const running = listed.exitCode === 0 ? parseVirshNames(listed.stdout) : [];
+  throw new PreconditionError(
+    `${file} is in use by ${describeHolders(holders, running).join(", ")} on ${host.label}: ` +
+      `${action} it now would pull the disk from under a running guest, which loses everything written to it since it started. ` +
+      `Shut the guest down first (virsh shutdown <domain>), then run again.`,
+  );
 }

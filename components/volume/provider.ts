@@ -18,14 +18,22 @@ import {
   parseMeasure,
 } from "./convert-argv";
 import { hasUnknown } from "../core/unknown";
-import { diffVolume } from "./diff";
+import { changedSourceFiles, diffVolume } from "./diff";
 import { SourceImageError } from "./errors";
-import { fingerprintChanges } from "./fingerprint";
+import { fingerprintChanges, unseenRewrites } from "./fingerprint";
 import { inspectSource } from "./inspect";
 import { partialFileName } from "./libvirt-xml";
-import { openFilePool, pathInode, poolState, removeLeftovers, volumeFacts } from "./pool-ops";
+import {
+  fileId,
+  openFilePool,
+  poolState,
+  removeLeftovers,
+  requireUnused,
+  volumeFacts,
+} from "./pool-ops";
 import { InspectedSource, planVolume, VolumePlan } from "./plan";
 import { ProgressThrottle } from "./progress";
+import { isRecordedFile } from "./volume-file";
 
 /** What the ConvertedVolume resource hands its provider. */
 export interface ConvertedVolumeInputs extends PlainVolumeArgs {
@@ -33,8 +41,10 @@ export interface ConvertedVolumeInputs extends PlainVolumeArgs {
   readonly sshPrivateKey?: string;
   /** The Pulumi name of the resource: the default volume name is `<resourceName>.qcow2`. */
   readonly resourceName: string;
-  /** Filled in by check(): one line per source file (see fingerprint.ts). */
+  /** Filled in by check(): one line per source file, its content key (see fingerprint.ts). */
   readonly sourceFingerprint?: Record<string, string>;
+  /** Filled in by check(): one line per source file, where it is and when it was written. */
+  readonly sourceIdentity?: Record<string, string>;
 }
 
 export interface ConvertedVolumeOutputs extends ConvertedVolumeInputs {
@@ -44,9 +54,12 @@ export interface ConvertedVolumeOutputs extends ConvertedVolumeInputs {
   readonly virtualSizeBytes: number;
   readonly allocatedBytes: number;
   readonly chain: ChainLink[];
+  /** What the volume was made from: it stays until the volume is made again. */
   readonly sourceFingerprint: Record<string, string>;
-  /** The volume file's inode: delete and refresh act only on the file this resource made. */
-  readonly inode: string;
+  /** The volume's file (see volume-file.ts): delete and refresh act only on the file this resource made. */
+  readonly fileId: string;
+  /** Older states: the volume file's inode alone. */
+  readonly inode?: string;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -66,7 +79,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
    * and the source's fingerprint to the inputs: a changed source shows as a
    * change of `sourceFingerprint`, naming the file.
    */
-  async check(_olds, news) {
+  async check(olds, news) {
     const inputs = news as ConvertedVolumeInputs;
     if (hasUnknown(inputs)) return { inputs: news };
     let options: VolumeOptions;
@@ -80,8 +93,21 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         await requireTools(host, ["qemu-img"]);
         const source = await inspectSource(host, options, { verifyManifest: false });
         const plan = planVolume(options, source, inputs.resourceName);
+        const before = olds as Partial<ConvertedVolumeInputs>;
+        for (const file of unseenRewrites(before, source)) {
+          say(
+            `ConvertedVolume ${inputs.resourceName}: ${file} was written since the last look (its mtime changed), ` +
+              `but its size, header and allocation map did not: a qcow2 or raw image rewritten in place shows nothing else, ` +
+              `so the volume is kept. If its content did change, make the volume again: pulumi up --replace <the ConvertedVolume's URN>.`,
+          );
+        }
         return {
-          inputs: { ...news, volumeName: plan.volumeName, sourceFingerprint: source.fingerprint },
+          inputs: {
+            ...news,
+            volumeName: plan.volumeName,
+            sourceFingerprint: source.fingerprint,
+            sourceIdentity: source.identity,
+          },
         };
       });
     } catch (e) {
@@ -90,7 +116,15 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   },
 
   async diff(_id, olds, news) {
-    return diffVolume(olds, news);
+    const result = diffVolume(olds, news);
+    const changed = changedSourceFiles(olds, news);
+    if (news.onSourceChange === "keep" && changed.length > 0) {
+      say(
+        `ConvertedVolume ${String(news.resourceName)}: ${changed.join(", ")} changed since the volume was made; ` +
+          `the volume is kept as it is (onSourceChange: "keep").`,
+      );
+    }
+    return result;
   },
 
   /**
@@ -111,7 +145,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const finalPath = `${pool.path}/${plan.volumeName}`;
       if (
         (await volumeFacts(host, uri, options.pool, plan.volumeName)) ||
-        (await pathInode(host, finalPath))
+        (await fileId(host, finalPath))
       ) {
         throw new PreconditionError(
           `volumeName: "${plan.volumeName}" already exists in pool "${options.pool}" (${finalPath}), and this stack ` +
@@ -134,7 +168,13 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       try {
         await writeImage({ host, options, source, plan, tmp, label });
         const after = await inspectSource(host, options, { verifyManifest: false });
-        const changed = fingerprintChanges(source.fingerprint, after.fingerprint);
+        // Written to or replaced meanwhile, even with the same content key: the copy may be torn.
+        const changed = [
+          ...new Set([
+            ...fingerprintChanges(source.fingerprint, after.fingerprint),
+            ...fingerprintChanges(source.identity, after.identity),
+          ]),
+        ].sort();
         if (changed.length > 0) {
           throw new PreconditionError(
             `source: ${changed.join(", ")} changed while it was being read; the copy may be torn and was discarded. ` +
@@ -181,7 +221,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
           allocatedBytes: vol.allocationBytes,
           chain: [...source.chain],
           sourceFingerprint: { ...source.fingerprint },
-          inode: (await pathInode(host, finalPath)) ?? "",
+          sourceIdentity: { ...source.identity },
+          fileId: (await fileId(host, finalPath)) ?? "",
         };
         return { id: finalPath, outs };
       } catch (e) {
@@ -197,8 +238,8 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
   async read(id, props) {
     const state = props as ConvertedVolumeOutputs;
     return withHost(state.host, state.sshPrivateKey, async (host) => {
-      const inode = await pathInode(host, state.path);
-      if (inode === undefined || inode !== state.inode) return { id: "", props: {} };
+      const now = await fileId(host, state.path);
+      if (now === undefined || !isRecordedFile(state, now)) return { id: "", props: {} };
       const uri = state.host.libvirtUri;
       if ((await poolState(host, uri, String(state.pool))) === "running") {
         await host.run(virsh(uri, "pool-refresh", String(state.pool)));
@@ -217,37 +258,52 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     });
   },
 
-  /** Only a new way to reach the host (SSH user, port, key) is an update; the volume stays. */
+  /**
+   * Only a new way to reach the host (SSH user, port, key) or a new
+   * onSourceChange is an update; the volume, and what it was made from, stay.
+   */
   async update(_id, olds, news) {
     const n = news as ConvertedVolumeInputs;
-    return { outs: { ...olds, host: n.host, sshPrivateKey: n.sshPrivateKey } };
+    return {
+      outs: {
+        ...olds,
+        host: n.host,
+        sshPrivateKey: n.sshPrivateKey,
+        onSourceChange: n.onSourceChange,
+      },
+    };
   },
 
   /**
    * Deletes the volume this resource made, and nothing else: not the source,
-   * not a file that replaced the volume since (another inode). Already gone
-   * is success. Never called for a resource with retainOnDelete.
+   * not a file that replaced the volume since (another device, inode or
+   * birth time), never a file a process holds open (a running guest's
+   * disk). Already gone is success. Never called for a resource with
+   * retainOnDelete.
    */
   async delete(_id, props) {
     const state = props as ConvertedVolumeOutputs;
     const uri = state.host.libvirtUri;
     const pool = String(state.pool);
     await withHost(state.host, state.sshPrivateKey, async (host) => {
-      const inode = await pathInode(host, state.path);
+      const now = await fileId(host, state.path);
       const poolRunning = (await poolState(host, uri, pool)) === "running";
-      if (inode !== undefined && inode !== state.inode) {
+      if (now !== undefined && !isRecordedFile(state, now)) {
         say(
           `ConvertedVolume ${state.resourceName}: ${state.path} is not the volume this stack made (another file took its name): left in place.`,
         );
-      } else if (inode !== undefined && poolRunning) {
-        await host.run(virsh(uri, "pool-refresh", pool));
-        if (await volumeFacts(host, uri, pool, state.volumeName)) {
-          await host.run(virsh(uri, "vol-delete", "--pool", pool, state.volumeName));
+      } else if (now !== undefined) {
+        await requireUnused(host, uri, state.path, "deleting");
+        if (poolRunning) {
+          await host.run(virsh(uri, "pool-refresh", pool));
+          if (await volumeFacts(host, uri, pool, state.volumeName)) {
+            await host.run(virsh(uri, "vol-delete", "--pool", pool, state.volumeName));
+          } else {
+            await host.run(["rm", "-f", "--", state.path]);
+          }
         } else {
           await host.run(["rm", "-f", "--", state.path]);
         }
-      } else if (inode !== undefined) {
-        await host.run(["rm", "-f", "--", state.path]);
       }
       await removeLeftovers(host, state.path.replace(/\/[^/]*$/, ""), state.volumeName);
       if (poolRunning) await host.run(virsh(uri, "pool-refresh", pool));

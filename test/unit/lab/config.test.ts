@@ -9,6 +9,7 @@ describe("parseLabConfig", () => {
       pool: "nestlab",
       poolPath: undefined,
       volumeName: undefined,
+      onSourceChange: "replace",
       hostNested: "enable",
       libvirtUri: undefined,
       classroom: {},
@@ -44,6 +45,10 @@ describe("parseLabConfig", () => {
     [
       {},
       /^nestlab:source: \(nothing\) is not valid; expected the path of the image on the libvirt host/,
+    ],
+    [
+      { source: "/a", onSourceChange: "never" },
+      'nestlab:onSourceChange: "never" is not valid; expected "replace" or "keep" (keep: the classroom host keeps its disk when the image changes).',
     ],
     [
       { source: "/a", hostNested: "on" },

@@ -20,6 +20,7 @@ describe("validateVolumeArgs", () => {
       virtualSizeGiB: undefined,
       convert: false,
       ovaDisk: undefined,
+      onSourceChange: "replace",
     });
   });
 
@@ -71,6 +72,10 @@ describe("validateVolumeArgs", () => {
     [
       { compression: true, preallocation: "full" },
       'preallocation: "full" is not valid; expected "off" (or nothing) when compression is true: compressed clusters cannot be preallocated.',
+    ],
+    [
+      { onSourceChange: "ignore" },
+      'onSourceChange: "ignore" is not valid; expected one of "replace", "keep".',
     ],
     [
       { ovaDisk: "" },

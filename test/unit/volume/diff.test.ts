@@ -42,6 +42,50 @@ describe("diffVolume", () => {
     });
   });
 
+  it("sees no change when a volume made before the content key meets the same content, touched", () => {
+    // The state holds the older line (with mtime, inode and device); check() now writes content only.
+    const news = {
+      ...state,
+      sourceFingerprint: {
+        "/srv/RHEL7_Server-000002.vmdk": "size=1 head=ab format=vmdk cid=1 parentCid=2",
+      },
+      sourceIdentity: { "/srv/RHEL7_Server-000002.vmdk": "mtime=9.000000000 inode=8 dev=3" },
+    };
+    expect(diffVolume(state, news)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+  });
+
+  it("keeps the volume for a changed source with onSourceChange keep, and records a new onSourceChange as an update", () => {
+    const changed = {
+      "/srv/RHEL7_Server-000002.vmdk":
+        "size=2 mtime=9.000000000 inode=2 dev=3 head=cd format=vmdk cid=7 parentCid=2",
+    };
+    const kept = { ...state, onSourceChange: "keep" };
+    expect(diffVolume(kept, { ...kept, sourceFingerprint: changed })).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    expect(
+      diffVolume(state, { ...state, onSourceChange: "keep", sourceFingerprint: changed }),
+    ).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
+    // Back to "replace": the state still holds what the volume was made from, so it is made again.
+    expect(
+      diffVolume(kept, { ...state, onSourceChange: "replace", sourceFingerprint: changed }),
+    ).toEqual({
+      changes: true,
+      replaces: ["sourceFingerprint"],
+      deleteBeforeReplace: true,
+    });
+  });
+
   it("replaces without deleting first when the new volume has another name", () => {
     expect(diffVolume(state, { ...state, volumeName: "classroom-v2.qcow2" })).toEqual({
       changes: true,

@@ -12,6 +12,7 @@ function source(links: ImageInfo[], ovaMember?: string): InspectedSource {
     inputFormat: links[0].format,
     chain: [],
     fingerprint: {},
+    identity: {},
     ovaMember,
   };
 }
