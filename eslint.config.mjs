@@ -59,4 +59,20 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The build's bootstrap: plain CommonJS for Node, run before anything is compiled.
+    files: ["scripts/build/*.js"],
+    languageOptions: {
+      sourceType: "commonjs",
+      globals: {
+        require: "readonly",
+        module: "writable",
+        process: "readonly",
+        console: "readonly",
+        __dirname: "readonly",
+        __filename: "readonly",
+      },
+    },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
 );

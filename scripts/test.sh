@@ -10,6 +10,8 @@ log "typecheck, lint, format"
 npx tsc --noEmit -p .
 npx eslint .
 npx prettier --check .
+log "compile (dist/: what the programs and the dynamic providers run)"
+node scripts/build/dist.js
 log "tests"
 # One file at a time: the integration and e2e tests share one libvirtd and 2 cores.
 exec npx jest --runInBand "$@"

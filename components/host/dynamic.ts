@@ -43,7 +43,10 @@ export const DYNAMIC_MODULE = "nestlab";
  *   package.json is named "nestlab" (`from` is the process's working folder:
  *   the engine starts the provider in the program's folder, the one with
  *   Pulumi.yaml, which is the root or a folder inside it);
- * - in it, the compiled `dist/<id>.js` when it exists, else the source
+ * - in it, when the clone has its build script (scripts/build/dist.js),
+ *   the compiled `dist/<id>.js`, which that script first makes what the
+ *   sources compile to now;
+ * - else the compiled `dist/<id>.js` when it exists, else the source
  *   `<id>.ts`.
  * Serialized with the forwarder, so it uses nothing but Node itself.
  */
@@ -58,6 +61,13 @@ export function locateProviderModule(id: string, from: string): { root: string; 
   }
   const compiled = path.join(root, "dist", `${id}.js`);
   const source = path.join(root, `${id}.ts`);
+  // A clone with the build script runs its compiled tree, made fresh first:
+  // `destroy` and `refresh` run no program that would have rebuilt it.
+  const build = path.join(root, "scripts", "build", "dist.js");
+  if (fs.existsSync(source) && fs.existsSync(build)) {
+    require(build).ensureDist(root, [compiled]);
+    return { root, file: compiled };
+  }
   for (const file of [compiled, source]) if (fs.existsSync(file)) return { root, file };
   throw new Error(
     `The provider module ${id} is in neither ${compiled} nor ${source}: this stack was made by a version of the project that had it. Run pulumi from a clone of that version.`,

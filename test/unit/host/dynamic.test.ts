@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -77,6 +77,30 @@ describe("locateProviderModule", () => {
     expect(locateProviderModule("components/volume/provider", clone).file).toBe(
       `${clone}/dist/components/volume/provider.js`,
     );
+  });
+
+  it("has the clone's build make dist/ fresh before taking the compiled file", () => {
+    write("clone/components/volume/provider.ts", "export const provider = 2;");
+    write("clone/dist/components/volume/provider.js", "exports.provider = 1; // stale");
+    // The clone's build script: here one that records the call and compiles.
+    write(
+      "clone/scripts/build/dist.js",
+      `exports.ensureDist = (root, wanted) => {
+         require("fs").writeFileSync(root + "/called.json", JSON.stringify({ root, wanted }));
+         require("fs").writeFileSync(wanted[0], "exports.provider = 2;");
+       };`,
+    );
+    const clone = path.join(tree, "clone");
+    const compiled = `${clone}/dist/components/volume/provider.js`;
+    expect(locateProviderModule("components/volume/provider", clone)).toEqual({
+      root: clone,
+      file: compiled,
+    });
+    expect(JSON.parse(readFileSync(`${clone}/called.json`, "utf8"))).toEqual({
+      root: clone,
+      wanted: [compiled],
+    });
+    expect(readFileSync(compiled, "utf8")).toBe("exports.provider = 2;");
   });
 
   it("refuses, naming both places, when the module is not there", () => {
