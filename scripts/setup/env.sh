@@ -13,3 +13,6 @@ export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
 export PULUMI_HOME="${PULUMI_HOME:-$NESTLAB_CACHE/pulumi-home}"
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$NESTLAB_CACHE/state}"
 mkdir -p "$PULUMI_HOME" "${PULUMI_BACKEND_URL#file://}" 2>/dev/null || true
+# V8 compile cache for every node process (the program, the provider processes):
+# @pulumi/pulumi loads about twice as fast from it.
+export NODE_COMPILE_CACHE="${NODE_COMPILE_CACHE:-$NESTLAB_CACHE/node-compile-cache}"
