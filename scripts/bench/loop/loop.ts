@@ -375,6 +375,8 @@ async function main(): Promise<void> {
     await locked(() => {
       virsh("pool-create-as", pool, "dir", "--target", poolDir);
     });
+    // The empty program's stack exists once up: its previews then change nothing.
+    empty.up("empty-up");
     for (let round = 0; round < RUNS; round++) {
       console.log(`round ${round + 1} of ${RUNS}`);
       await locked(() => {
