@@ -238,7 +238,7 @@ function createDetail(c: Change): string {
         ? `converted from ${fileName(c.news.source)}`
         : "converted from the source";
     case "network":
-      return `${show(c.news.address)}/${typeof c.news.prefixLength === "number" ? c.news.prefixLength : 24}`;
+      return cidrOf(c.news);
     case "classroom-host":
     case "domain":
       return c.news.running === false ? "defined, not started" : "defined and started";
@@ -652,9 +652,15 @@ function nestedConsequences(c: Change, add: Add): void {
   if (n.modeChange) add("host", `${who} (${n.modeChange}) rewrites ${MANAGED_FILE} on the host.`);
 }
 
+/** "192.168.100.1/24" (the network provider's default prefix is 24). */
+function cidrOf(inputs: Inputs): string {
+  const address = typeof inputs.address === "string" ? inputs.address : show(inputs.address);
+  return `${address}/${typeof inputs.prefixLength === "number" ? inputs.prefixLength : 24}`;
+}
+
 function networkConsequences(c: Change, add: Add): void {
   const inputs = c.action === "delete" ? c.olds : c.news;
-  const cidr = `${show(inputs.address)}/${typeof inputs.prefixLength === "number" ? inputs.prefixLength : 24}`;
+  const cidr = cidrOf(inputs);
   const dhcp = inputs.dhcp && typeof inputs.dhcp === "object" ? ", a DHCP server" : "";
   const who = `The ${c.role.noun} ${c.role.name}`;
   if (c.action === "create" || c.action === "replace") {
