@@ -108,3 +108,9 @@ export function describePlan(plan: UpdatePlan): string {
   if (plan.live.length > 0) parts.push(`live: ${plan.live.join(", ")}`);
   return parts.join("; ");
 }
+
+/**
+ * The plan of a domain replaced with a volume it runs on (the volume is made
+ * again from a changed source): the guest's disk is a new one.
+ */
+export const DISK_REPLACED_PLAN = "replace: disks (disk replaced: the state inside it is lost)";

@@ -60,6 +60,19 @@ export function notOurs(name: string, uuid: string, label: string): Precondition
   );
 }
 
+/** Whether a domain of that name exists and was made by the resource `owner` names. */
+export async function ownDomainExists(
+  host: HostAccess,
+  uri: string,
+  name: string,
+  owner: string | undefined,
+): Promise<boolean> {
+  const uuid = await domainUuid(host, uri, name);
+  if (uuid === undefined || owner === undefined) return false;
+  const r = await host.run(virsh(uri, "dumpxml", "--inactive", uuid), { allowFailure: true });
+  return r.exitCode === 0 && ownerOf(r.stdout) === owner;
+}
+
 /** The UUID of the domain of that name, or undefined when there is none. */
 export async function domainUuid(
   host: HostAccess,

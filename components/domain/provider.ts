@@ -7,13 +7,14 @@ import { asGiven, GONE, HostProvider } from "../host/provider";
 import { requireTools } from "../host/tools";
 import { isActive, stopDomain } from "../libvirt/domain-state";
 import { virsh } from "../libvirt/virsh";
-import { describePlan } from "./classify";
+import { describePlan, DISK_REPLACED_PLAN } from "./classify";
 import {
   defineDomain,
   domainUuid,
   hostFacts,
   notOurs,
   observe,
+  ownDomainExists,
   readOwnedDefinition,
   requireState,
 } from "./domain-ops";
@@ -62,7 +63,20 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
         resolvedDomainType: facts.domainType,
         resolvedHostVendor: facts.hostVendor,
       };
-      if (hasUnknown(spec)) return asGiven({ ...withFacts, ...NOT_RENDERED });
+      if (hasUnknown(spec)) {
+        // Checked afresh (no olds) while this resource's own domain exists, with disks still to
+        // come: the engine replaces it with a volume it runs on (see diff). The preview says why.
+        const replacedWithDisk =
+          olds.xml === undefined &&
+          hasUnknown(news.disks) &&
+          !isUnknown(news.domainName) &&
+          (await ownDomainExists(host, news.host.libvirtUri, news.domainName, news.owner));
+        return asGiven({
+          ...withFacts,
+          ...NOT_RENDERED,
+          ...(replacedWithDisk ? { updatePlan: DISK_REPLACED_PLAN } : {}),
+        });
+      }
       let xml: string;
       let macs: string[];
       try {
@@ -82,6 +96,12 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
   },
 
   async diff(_id, olds, news) {
+    // The engine asks this, with the disks unknown and every other input as stored, before it
+    // deletes a resource they come from to make it again (a ConvertedVolume whose source changed).
+    // The guest must not run on while its disk's file is deleted: it is replaced, deleted first,
+    // and made again on the new disk.
+    if (hasUnknown(news.disks) && !hasUnknown(news.xml))
+      return { changes: true, replaces: ["disks"], deleteBeforeReplace: true };
     if (hasUnknown(news.xml) || hasUnknown(specOf(news))) {
       const replaces: string[] = (["domainName", "domainType"] as const).filter(
         (k) => !isUnknown(news[k]) && !isDeepStrictEqual(olds[k], news[k]),
