@@ -32,6 +32,17 @@ fi
 command -v go >/dev/null 2>&1 || die "go is not on PATH: install Go 1.24 or later (it builds the Pulumi CLI from the Go module proxy), or install the Pulumi CLI yourself"
 
 mkdir -p "$NESTLAB_CACHE"
+# One build at a time (a second caller, e.g. `npm test` beside `npm run up`,
+# waits and then finds the engine): minutes of two cores each.
+exec 9>"$NESTLAB_CACHE/.engine.lock"
+if ! flock -n 9; then
+  log "waiting for another set-up that builds the engine"
+  flock 9
+fi
+if [ -x "$ENGINE_DIR/bin/pulumi" ] && [ -x "$ENGINE_DIR/bin/pulumi-language-nodejs" ]; then
+  echo "$ENGINE_DIR"
+  exit 0
+fi
 work="$(mktemp -d "$NESTLAB_CACHE/.engine-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/out/bin" "$work/cli" "$work/langhost"
@@ -39,6 +50,26 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod
 buildflags=(-trimpath -tags osusergo,grpcnotrace)
 
 step() { log "$1"; shift; if ! "$@" >"$work/step.log" 2>&1; then tail -n 30 "$work/step.log" >&2; die "step failed: $*"; fi; }
+# Each in a subshell, in its folder (no command strings: paths stay data).
+# `&&`: a step runs with errexit off (it is the condition of an if).
+resolve_cli() (
+  cd "$work/cli" &&
+    go mod tidy &&
+    go mod edit -require="github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION" -require="github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
+)
+compile_cli() (
+  cd "$work/cli" &&
+    go build "${buildflags[@]}" -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$work/out/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+)
+resolve_langhost() (
+  cd "$work/langhost" &&
+    go mod tidy &&
+    go mod edit -require="github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION"
+)
+compile_langhost() (
+  cd "$work/langhost" &&
+    go build "${buildflags[@]}" -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION" -o "$work/out/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+)
 
 # The CLI: pkg/v3 carries replace directives, so `go install pkg@version` is
 # refused; a wrapper module requires it and repeats its non-local replaces.
@@ -55,8 +86,8 @@ pkgmod="$(cd "$work/cli" && go mod download -json "github.com/pulumi/pulumi/pkg/
   ' | while read -r rep; do go mod edit -replace="$rep"; done
   printf 'package main\n\nimport _ "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"\n' >tools.go
 )
-step "resolving the Pulumi CLI $PULUMI_VERSION modules (large: cloud SDKs)" bash -c "cd '$work/cli' && go mod tidy && go mod edit -require=github.com/pulumi/pulumi/pkg/v3@$PULUMI_VERSION -require=github.com/pulumi/pulumi/sdk/v3@$PULUMI_VERSION"
-step "compiling the Pulumi CLI (minutes on 2 cores)" bash -c "cd '$work/cli' && go build ${buildflags[*]} -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' -o '$work/out/bin/pulumi' github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"
+step "resolving the Pulumi CLI $PULUMI_VERSION modules (large: cloud SDKs)" resolve_cli
+step "compiling the Pulumi CLI (minutes on 2 cores)" compile_cli
 
 (
   cd "$work/langhost"
@@ -64,8 +95,8 @@ step "compiling the Pulumi CLI (minutes on 2 cores)" bash -c "cd '$work/cli' && 
   go mod edit -require="github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION"
   printf 'package main\n\nimport _ "github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"\n' >tools.go
 )
-step "resolving the Node.js language host ($LANGUAGE_HOST_SDK_VERSION)" bash -c "cd '$work/langhost' && go mod tidy && go mod edit -require=github.com/pulumi/pulumi/sdk/v3@$LANGUAGE_HOST_SDK_VERSION"
-step "compiling the Node.js language host" bash -c "cd '$work/langhost' && go build ${buildflags[*]} -ldflags '-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$PULUMI_VERSION' -o '$work/out/bin/pulumi-language-nodejs' github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs"
+step "resolving the Node.js language host ($LANGUAGE_HOST_SDK_VERSION)" resolve_langhost
+step "compiling the Node.js language host" compile_langhost
 
 write_dynamic_provider_plugin "$work/out/bin"
 "$work/out/bin/pulumi" version >/dev/null || die "the built CLI does not run"

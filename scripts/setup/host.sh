@@ -38,8 +38,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >/dev/null || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$NESTLAB_CACHE.apt.log" 2>&1 \
-    || { tail -n 20 "$NESTLAB_CACHE.apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
+  # On a fresh machine nothing has made the cache folder yet.
+  mkdir -p "$NESTLAB_CACHE"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$NESTLAB_CACHE/apt.log" 2>&1 \
+    || { tail -n 20 "$NESTLAB_CACHE/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
 fi
 
 if virsh -c "$uri" version >/dev/null 2>&1; then

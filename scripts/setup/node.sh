@@ -17,6 +17,17 @@ if [ -x "$NODE_DIR/node_modules/node/bin/node" ]; then
 fi
 command -v npm >/dev/null 2>&1 || die "npm is not on PATH: install Node.js 22 or later (apt-get install nodejs npm, or from nodejs.org)"
 mkdir -p "$NESTLAB_CACHE"
+# One install at a time: a second caller waits, then finds it (the install
+# replaces the folder another caller may be running node from).
+exec 9>"$NESTLAB_CACHE/.node.lock"
+if ! flock -n 9; then
+  log "waiting for another set-up that installs Node.js"
+  flock 9
+fi
+if [ -x "$NODE_DIR/node_modules/node/bin/node" ]; then
+  echo "$NODE_DIR/node_modules/node/bin"
+  exit 0
+fi
 work="$(mktemp -d "$NESTLAB_CACHE/.node-build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 log "installing Node.js $NODE_MAJOR from the npm registry (package node@$NODE_MAJOR)"
