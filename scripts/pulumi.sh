@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # `npm run pulumi -- <args>`: the Pulumi CLI with the project's environment,
-# for users who have no Pulumi installed.
+# for users who have no Pulumi installed. The dev stack's public passphrase is
+# set for the dev stack only (scripts/setup/passphrase.sh).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=setup/env.sh
 . scripts/setup/env.sh
-# The dev stack's passphrase has a documented default (README, "State and secrets").
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  export PULUMI_CONFIG_PASSPHRASE="nestlab-dev"
-fi
+# shellcheck source=setup/passphrase.sh
+. scripts/setup/passphrase.sh
+choose_passphrase "$@"
 exec pulumi "$@"

@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 stack="${NESTLAB_STACK:-dev}"
+# shellcheck source=setup/passphrase.sh
+. scripts/setup/passphrase.sh
+# Before anything else: a stack without a passphrase of its own goes no further.
+passphrase_for "$stack"
 bash scripts/setup.sh
 if grep -Eq '^\s*nestlab:source:\s*"?standin"?\s*$' "stacks/Pulumi.$stack.yaml" 2>/dev/null; then
   bash scripts/image/standin.sh >/dev/null
