@@ -89,8 +89,10 @@ publish() {
   mkdir -p "$NESTLAB_CACHE/standin"
   ln -sfn "$final" "$NESTLAB_CACHE/standin/.current.$$"
   mv -Tf "$NESTLAB_CACHE/standin/.current.$$" "$NESTLAB_CACHE/standin/current"
-  # Images of older inputs (about 660 MiB each) go once they are an hour old.
-  find "$NESTLAB_CACHE" -maxdepth 1 -type d -name 'standin-*' ! -path "$final" -mmin +60 \
+  # Images of older inputs (about 660 MiB each) go once they are an hour old:
+  # only folders named as images are (standin-<key>), never standin-debs.
+  find "$NESTLAB_CACHE" -maxdepth 1 -type d -regextype posix-extended \
+    -regex '.*/standin-[0-9a-f]{16}' ! -path "$final" -mmin +60 \
     -exec rm -rf --one-file-system {} +
 }
 
@@ -211,11 +213,13 @@ make_lab() {
   cp "$root/boot/vmlinuz-$kver" "$lab$LAB_DIR/vmlinuz"
   cp "$root/usr/bin/busybox" "$initrd/bin/busybox"
   install -m 0755 "$here/lab/init" "$initrd/init"
-  # The virtio disk's modules and what they need, in load order (modules.dep
-  # lists a module's dependencies with the one to load last first).
+  # The virtio disk's modules, and the ACPI power button's (button: the ACPI
+  # event, evdev: as an input device the init watches), with what they need,
+  # in load order (modules.dep lists a module's dependencies with the one to
+  # load last first).
   local modules_dir="$root/usr/lib/modules/$kver" target line i
   local -a deps
-  for target in virtio_pci virtio_blk; do
+  for target in virtio_pci virtio_blk button evdev; do
     line="$(grep -E "(^|/)$target\.ko:" "$modules_dir/modules.dep")" || {
       echo "module $target.ko not found in kernel $kver"
       return 1
