@@ -38,6 +38,7 @@ import {
   infoArgv,
 } from "../../components/volume/convert-argv";
 import { parseImageInfo } from "../../components/volume/chain";
+import { DataWrite, makeVmdkChainSync } from "../../test/support/vmdk-chain";
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -74,17 +75,13 @@ function offsets(count: number, seed: number): number[] {
   return [...picked].sort((a, b) => a - b).map((s) => s * SHAPE.chunkBytes);
 }
 
-function qemuIoWrites(file: string, offs: number[], patternBase: number): void {
-  // qemu-io takes many -c commands in one run; batches keep argv short.
-  for (let i = 0; i < offs.length; i += 32) {
-    const cmds = offs
-      .slice(i, i + 32)
-      .flatMap((o, j) => [
-        "-c",
-        `write -P 0x${(((patternBase + i + j) % 250) + 1).toString(16)} ${o} ${SHAPE.chunkBytes}`,
-      ]);
-    run(["qemu-io", "-f", "vmdk", ...cmds, file]);
-  }
+/** A chunk of data at each offset, each with a byte pattern of its own (1–250). */
+function chunkWrites(offs: number[], patternBase: number): DataWrite[] {
+  return offs.map((offset, k) => ({
+    pattern: ((patternBase + k) % 250) + 1,
+    offset,
+    length: SHAPE.chunkBytes,
+  }));
 }
 
 /** The fixture folder (base.vmdk, base-000002.vmdk), built once. */
@@ -101,23 +98,11 @@ function fixture(): { dir: string; base: string; top: string } {
   mkdirSync(path.dirname(dir), { recursive: true });
   const tmp = mkdtempSync(`${dir}.tmp-`);
   console.log(`building the fixture in ${dir} …`);
-  const base = path.join(tmp, "RHEL7_Server.vmdk");
-  const top = path.join(tmp, "RHEL7_Server-000002.vmdk");
-  run([
-    "qemu-img",
-    "create",
-    "-q",
-    "-f",
-    "vmdk",
-    "-o",
-    "subformat=monolithicSparse",
-    base,
-    String(SHAPE.virtualBytes),
-  ]);
-  qemuIoWrites(base, offsets(SHAPE.baseChunks, 7), 0);
-  // The delta's parent is named relative to it, as VMware does.
-  run(["qemu-img", "create", "-q", "-f", "vmdk", "-b", "RHEL7_Server.vmdk", "-F", "vmdk", top]);
-  qemuIoWrites(top, offsets(SHAPE.deltaChunks, 99), 100);
+  makeVmdkChainSync(tmp, {
+    virtualBytes: SHAPE.virtualBytes,
+    base: chunkWrites(offsets(SHAPE.baseChunks, 7), 0),
+    delta: chunkWrites(offsets(SHAPE.deltaChunks, 99), 100),
+  });
   writeFileSync(path.join(tmp, "complete"), "");
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);

@@ -157,7 +157,9 @@ export function knownHostsLine(
   host = "127.0.0.1",
 ): string {
   const name = port === 22 ? host : `[${host}]:${port}`;
-  return `${name} ${kit.hostPublicKey}`;
+  // "type key": the key's comment (e.g. root@foundation0) has no place here.
+  const [type, key] = kit.hostPublicKey.trim().split(/\s+/);
+  return `${name} ${type} ${key}`;
 }
 
 /**

@@ -12,13 +12,17 @@ import { promises as fs } from "fs";
 import * as path from "path";
 import { lastLines } from "../../components/core/errors";
 import { spawnCollect } from "../../components/host/spawn";
+import { RHCE_LAB_MACHINES } from "../../components/lab/lab-machines";
+
+/** The classroom host behind a port forward pinned for StrictHostKeyChecking=yes. */
+export { knownHostsLine } from "./guest-kit";
 
 const SCRIPT = path.resolve(__dirname, "../../scripts/image/standin.sh");
 /** A build from nothing takes about 10 minutes on 2 busy cores; a cached one seconds. */
 const BUILD_TIMEOUT_MS = 45 * 60 * 1000;
 
-/** The lab machines defined in the classroom host's libvirt, in the delta only. */
-export const LAB_MACHINES = ["classroom", "server", "desktop"] as const;
+/** The lab machines defined in the classroom host's libvirt, in the delta only: the lab's own. */
+export const LAB_MACHINES = RHCE_LAB_MACHINES;
 export type LabMachine = (typeof LAB_MACHINES)[number];
 
 /** The file inside the delta that the base does not have. */
@@ -93,12 +97,6 @@ export async function readStandinImage(dir: string): Promise<StandinImage> {
     manifestFile: path.join(dir, "manifest.txt"),
     build,
   };
-}
-
-/** known_hosts line for the classroom host behind a port forward, for StrictHostKeyChecking=yes. */
-export function knownHostsLine(image: StandinImage, port: number, host = "127.0.0.1"): string {
-  const [type, key] = image.hostPublicKey.split(/\s+/);
-  return `${port === 22 ? host : `[${host}]:${port}`} ${type} ${key}`;
 }
 
 /** build.env: KEY=value lines. */

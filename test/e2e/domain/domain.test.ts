@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, chmodSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { throwawayStack, ThrowawayStack } from "../harness";
+import { virsh, virshOk, virshRun } from "../../support/virsh";
 
 // A NestedDomain through the Automation API and the real engine: up; a
 // preview with no changes; a memory change shown as `updatePlan: "live:
@@ -12,9 +13,6 @@ import { throwawayStack, ThrowawayStack } from "../harness";
 
 jest.setTimeout(600_000);
 
-const URI = "qemu:///system";
-const virsh = (...args: string[]) =>
-  spawnSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" });
 const dir = mkdtempSync(path.join(os.tmpdir(), "nlt-domain-e2e-"));
 const disk = path.join(dir, "disk.qcow2");
 const domainName = `nlt-domain-e2e-${process.pid}`;
@@ -31,8 +29,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stack?.dispose();
-  virsh("destroy", domainName);
-  virsh("undefine", domainName, "--nvram");
+  virshRun("destroy", domainName);
+  virshRun("undefine", domainName, "--nvram");
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -45,12 +43,12 @@ test("up, then a preview with no changes", async () => {
   const up = await stack.stack.up({ onOutput: () => undefined });
   expect(up.outputs.state.value).toBe("running");
   expect(up.outputs.vncAddress.value).toMatch(/^127\.0\.0\.1:59\d\d$/);
-  expect(virsh("domstate", domainName).stdout.trim()).toBe("running");
+  expect(virsh("domstate", domainName)).toBe("running");
   await stack.stack.preview({ expectNoChanges: true });
 });
 
 test("a memory change previews as live, keeps the domain, and leaves no change behind", async () => {
-  const uuid = virsh("domuuid", domainName).stdout.trim();
+  const uuid = virsh("domuuid", domainName);
   await stack.stack.setConfig("memoryMiB", { value: "320" });
   const p = await preview();
   expect(p.changes).toEqual({ same: 2, update: 1 });
@@ -59,8 +57,8 @@ test("a memory change previews as live, keeps the domain, and leaves no change b
   expect(p.stdout).toContain('-   <currentMemory unit="KiB">262144</currentMemory>');
   expect(p.stdout).toContain('+   <currentMemory unit="KiB">327680</currentMemory>');
   await stack.stack.up({ onOutput: () => undefined });
-  expect(virsh("domuuid", domainName).stdout.trim()).toBe(uuid);
-  expect(virsh("dumpxml", "--inactive", domainName).stdout).toContain(
+  expect(virsh("domuuid", domainName)).toBe(uuid);
+  expect(virsh("dumpxml", "--inactive", domainName)).toContain(
     "<currentMemory unit='KiB'>327680</currentMemory>",
   );
   await stack.stack.preview({ expectNoChanges: true });
@@ -82,12 +80,12 @@ test("a domain stopped by hand: refresh finds it, preview shows it, up starts it
   // The program leaves running at its default (true): the refreshed "false" shows as removed.
   expect(p.stdout).toMatch(/- running\s*: false/);
   await stack.stack.up({ onOutput: () => undefined });
-  expect(virsh("domstate", domainName).stdout.trim()).toBe("running");
+  expect(virsh("domstate", domainName)).toBe("running");
   await stack.stack.preview({ expectNoChanges: true });
 });
 
 test("destroy removes the domain and keeps the disk", async () => {
   await stack.stack.destroy({ onOutput: () => undefined });
-  expect(virsh("dominfo", domainName).status).not.toBe(0);
+  expect(virshOk("dominfo", domainName)).toBe(false);
   expect(spawnSync("qemu-img", ["info", disk]).status).toBe(0);
 });

@@ -1,10 +1,12 @@
-import { execFileSync, spawnSync } from "child_process";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { EngineEvent } from "@pulumi/pulumi/automation";
 import { throwawayStack, ThrowawayStack } from "../harness";
+import { makeDirPool, poolVolumes, virsh } from "../../support/virsh";
+import { makeVmdkChainSync, mibWrites, writeDataSync } from "../../support/vmdk-chain";
 
 // A ConvertedVolume through the Automation API and the real engine: up,
 // preview with no changes, a changed source shown as a replacement naming
@@ -13,68 +15,27 @@ import { throwawayStack, ThrowawayStack } from "../harness";
 
 jest.setTimeout(600_000);
 
-const URI = "qemu:///system";
-const virsh = (...args: string[]) =>
-  execFileSync("virsh", ["-q", "-c", URI, ...args], { encoding: "utf8" });
 const dir = mkdtempSync(path.join(os.tmpdir(), "nlt-volume-e2e-"));
 const poolName = `nlt-volume-e2e-${process.pid}`;
 const poolPath = path.join(dir, "pool");
-const base = path.join(dir, "RHEL7_Server.vmdk");
-const top = path.join(dir, "RHEL7_Server-000002.vmdk");
+let base: string;
+let top: string;
 const sums = () =>
   [base, top].map(
     (f) => `${createHash("sha256").update(readFileSync(f)).digest("hex")} ${statSync(f).mtimeMs}`,
   );
-const volumes = () => {
-  virsh("pool-refresh", poolName);
-  return virsh("vol-list", poolName)
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/)[0])
-    .filter(Boolean);
-};
+const volumes = () => poolVolumes(poolName);
+let pool: { remove(): void };
 const stacks: ThrowawayStack[] = [];
 
 beforeAll(() => {
-  execFileSync("qemu-img", [
-    "create",
-    "-q",
-    "-f",
-    "vmdk",
-    "-o",
-    "subformat=monolithicSparse",
-    base,
-    "64M",
-  ]);
-  execFileSync("qemu-io", [
-    "-f",
-    "vmdk",
-    "-c",
-    "write -P 0x11 0 1M",
-    "-c",
-    "write -P 0x12 40M 1M",
-    base,
-  ]);
-  execFileSync("qemu-img", [
-    "create",
-    "-q",
-    "-f",
-    "vmdk",
-    "-b",
-    "RHEL7_Server.vmdk",
-    "-F",
-    "vmdk",
-    top,
-  ]);
-  execFileSync("qemu-io", ["-f", "vmdk", "-c", "write -P 0x21 8M 1M", top]);
-  virsh("pool-define-as", poolName, "dir", "--target", poolPath);
-  virsh("pool-build", poolName);
-  virsh("pool-start", poolName);
+  ({ base, top } = makeVmdkChainSync(dir));
+  pool = makeDirPool(poolName, poolPath);
 });
 
 afterAll(async () => {
   for (const s of stacks) await s.dispose();
-  spawnSync("virsh", ["-q", "-c", URI, "pool-destroy", poolName]);
-  spawnSync("virsh", ["-q", "-c", URI, "pool-undefine", poolName]);
+  pool?.remove();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -102,7 +63,7 @@ describe("ConvertedVolume through the Pulumi engine", () => {
     expect(same.changeSummary).toEqual({ same: 3 });
 
     // New content in the delta: a replacement of the dynamic resource, naming the property.
-    execFileSync("qemu-io", ["-f", "vmdk", "-c", "write -P 0x99 30M 1M", top]);
+    writeDataSync(top, "vmdk", mibWrites(0x99, [30]));
     const events: EngineEvent[] = [];
     const changed = await stack.stack.preview({
       diff: true,

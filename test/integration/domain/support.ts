@@ -2,25 +2,19 @@ import { promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnCollect } from "../../../components/host/spawn";
+import { virshOn } from "../../support/virsh";
 import { DomainInputs, DomainOutputs, provider } from "../../../components/domain/provider";
 
 /** Every libvirt object these tests make starts with this; afterAll removes only those. */
 export const PREFIX = "nlt-domain-it-";
 export const OWNER_PREFIX = "nestlab-test/integration/";
-export const URI = "qemu:///system";
-export const HOST = { libvirtUri: URI, rootDir: "" };
+export { URI, HOST } from "../../support/virsh";
 
-export async function virsh(
-  ...args: string[]
-): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  return spawnCollect(["virsh", "--quiet", "-c", URI, ...args]);
-}
-
-export async function virshOk(...args: string[]): Promise<string> {
-  const r = await virsh(...args);
-  if (r.exitCode !== 0) throw new Error(`virsh ${args.join(" ")} failed: ${r.stderr}`);
-  return r.stdout;
-}
+const local = virshOn();
+/** virsh on this machine: exit code and output, never throws on the exit code. */
+export const virsh = local.run;
+/** virsh on this machine: its output; throws with its stderr when it fails. */
+export const virshOk = local.out;
 
 /** A private folder libvirt's QEMU can read, with a small empty qcow2 disk. */
 export async function scratchDir(tag: string): Promise<{ dir: string; disk: string }> {

@@ -56,6 +56,12 @@ describe("knownHostsLine", () => {
       "guest.example ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEY",
     );
   });
+
+  test("leaves out the key's comment", () => {
+    expect(
+      knownHostsLine({ hostPublicKey: `${kit.hostPublicKey} root@foundation0\n` }, 40022),
+    ).toBe("[127.0.0.1]:40022 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKEY");
+  });
 });
 
 describe("qemuArgv", () => {

@@ -13,6 +13,7 @@ import * as os from "os";
 import * as path from "path";
 import { spawnCollect } from "../../../components/host/spawn";
 import { withHost } from "../../../components/host";
+import { LocalHost } from "../../../components/host/local";
 import { provider as volumeProvider } from "../../../components/volume/provider";
 import {
   DELTA_MARKER_FILE,
@@ -25,8 +26,9 @@ import {
   parseLabUpLine,
 } from "../../support/standin";
 import { freePort } from "../../support/ports";
+import { URI, virsh, virshOn, virshRun } from "../../support/virsh";
+import { makeVmdkChain } from "../../support/vmdk-chain";
 
-const SYSTEM = "qemu:///system";
 const DOMAIN = `nlt-image-${process.pid}`;
 const MINUTE = 60 * 1000;
 
@@ -58,8 +60,8 @@ beforeAll(async () => {
 }, 50 * MINUTE);
 
 afterAll(async () => {
-  await spawnCollect(["virsh", "-c", SYSTEM, "destroy", DOMAIN]);
-  await spawnCollect(["virsh", "-c", SYSTEM, "undefine", DOMAIN, "--nvram"]);
+  virshRun("destroy", DOMAIN);
+  virshRun("undefine", DOMAIN, "--nvram");
   if (workDir) await fs.rm(workDir, { recursive: true, force: true });
 }, 2 * MINUTE);
 
@@ -270,8 +272,7 @@ describe("the stand-in classroom host, booted under TCG", () => {
   const ssh = (...command: string[]) => run(sshArgv(...command), { timeoutMs: MINUTE });
   const remoteUri = () =>
     `qemu+ssh://root@127.0.0.1:${sshPort}/system?keyfile=${image.sshPrivateKeyFile}&no_tty=1&no_verify=1`;
-  const remoteVirsh = (...args: string[]) =>
-    run(["virsh", "-c", remoteUri(), ...args], { timeoutMs: 2 * MINUTE });
+  const remoteVirsh = (...args: string[]) => virshOn(new LocalHost(), remoteUri()).out(...args);
 
   it(
     "boots from its own disk to SSH within 90 s and runs all three lab machines, with svm, within 2 minutes after",
@@ -290,11 +291,11 @@ describe("the stand-in classroom host, booted under TCG", () => {
       serialLog = path.join(workDir, "serial.log");
       const xmlFile = path.join(workDir, "domain.xml");
       await fs.writeFile(xmlFile, domainXml(disk, serialLog, sshPort));
-      await run(["virsh", "-c", SYSTEM, "define", xmlFile]);
+      virsh("define", xmlFile);
 
       // Power-on to SSH ready.
       started = Date.now();
-      await run(["virsh", "-c", SYSTEM, "start", DOMAIN]);
+      virsh("start", DOMAIN);
       let sshReadySeconds = -1;
       let sshReadyAt = 0;
       while (Date.now() - started < 5 * MINUTE) {
@@ -372,7 +373,7 @@ describe("the stand-in classroom host, booted under TCG", () => {
     async () => {
       if (!sshPort) throw new Error("the stand-in did not boot (see the test before this one)");
       const host = {
-        libvirtUri: SYSTEM,
+        libvirtUri: URI,
         rootDir: "",
         ssh: {
           host: "127.0.0.1",
@@ -386,36 +387,13 @@ describe("the stand-in classroom host, booted under TCG", () => {
       const onClassroom = (...argv: string[]) =>
         withHost(host, image.sshPrivateKey, async (h) => (await h.run(argv)).stdout);
       const dir = "/var/tmp/nlt-remote";
-      const base = `${dir}/src/RHEL7_Server.vmdk`;
-      const top = `${dir}/src/RHEL7_Server-000002.vmdk`;
       const poolPath = `${dir}/pool`;
       const pool = "nlt-remote";
       // The seed's chain, made on the classroom host: it exists only there.
       await onClassroom("mkdir", "-p", `${dir}/src`);
-      await onClassroom("qemu-img", "create", "-q", "-f", "vmdk", base, "64M");
-      await onClassroom(
-        "qemu-io",
-        "-f",
-        "vmdk",
-        "-c",
-        "write -P 0xab 0 1M",
-        "-c",
-        "write -P 0xab 40M 1M",
-        base,
+      const { base, top } = await withHost(host, image.sshPrivateKey, (h) =>
+        makeVmdkChain(h, `${dir}/src`),
       );
-      await onClassroom(
-        "qemu-img",
-        "create",
-        "-q",
-        "-f",
-        "vmdk",
-        "-b",
-        "RHEL7_Server.vmdk",
-        "-F",
-        "vmdk",
-        top,
-      );
-      await onClassroom("qemu-io", "-f", "vmdk", "-c", "write -P 0xcd 40M 512k", top);
       const sourceSums = await onClassroom("sha256sum", base, top);
       await remoteVirsh("pool-define-as", pool, "dir", "--target", poolPath);
       await remoteVirsh("pool-build", pool);
@@ -447,13 +425,7 @@ describe("the stand-in classroom host, booted under TCG", () => {
           () => "different",
         );
       expect([await compare(top), await compare(base)]).toEqual(["identical", "different"]);
-      // virsh 9.0's vol-list has no --name: the names are the first column under the header.
-      const remoteVolumes = async () =>
-        (await remoteVirsh("vol-list", "--pool", pool))
-          .split("\n")
-          .slice(2)
-          .map((line) => line.trim().split(/\s+/)[0])
-          .filter(Boolean);
+      const remoteVolumes = () => virshOn(new LocalHost(), remoteUri()).volumes(pool);
       expect(await remoteVolumes()).toEqual(["remote.qcow2"]);
       expect(await onClassroom("sha256sum", base, top)).toBe(sourceSums);
 

@@ -1,28 +1,16 @@
-import { execFileSync } from "child_process";
 import { rmSync, writeFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { provider, NetworkOutputs } from "../../../components/network/provider";
+import { HOST, virsh, virshOk, virshRun } from "../../support/virsh";
 
 // Against the real libvirtd: define, start, read, drift, delete. Only the
 // network's definition and its bridge are made; no traffic crosses it.
 
-const host = { libvirtUri: "qemu:///system", rootDir: "" };
+const host = HOST;
 const name = `nlt-net-${process.pid}`;
 const bridge = `nltbr${process.pid % 100000}`;
-const virsh = (...args: string[]) =>
-  execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], {
-    encoding: "utf8",
-    stdio: "pipe",
-  });
-const exists = () => {
-  try {
-    virsh("net-info", name);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const exists = () => virshOk("net-info", name);
 const inputs = {
   host,
   networkName: name,
@@ -32,17 +20,9 @@ const inputs = {
 };
 
 afterAll(() => {
-  for (const args of [
-    ["net-destroy", name],
-    ["net-undefine", name],
-    ["net-destroy", `${name}-x`],
-    ["net-undefine", `${name}-x`],
-  ]) {
-    try {
-      virsh(...args);
-    } catch {
-      // not there
-    }
+  for (const n of [name, `${name}-x`]) {
+    virshRun("net-destroy", n);
+    virshRun("net-undefine", n);
   }
 });
 

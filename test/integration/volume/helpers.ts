@@ -4,10 +4,11 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { provider } from "../../../components/volume/provider";
+import { HOST, makeDirPool } from "../../support/virsh";
+import { makeVmdkChainSync, MiB, mibWrites, writeDataSync } from "../../support/vmdk-chain";
 
-export const URI = "qemu:///system";
-export const HOST = { libvirtUri: URI, rootDir: "" };
-export const MiB = 1024 ** 2;
+export { URI, HOST, virsh as virshOut, poolVolumes as volumes } from "../../support/virsh";
+export { MiB };
 
 export function sh(argv: readonly string[], input?: string): string {
   return execFileSync(argv[0], argv.slice(1), {
@@ -15,10 +16,6 @@ export function sh(argv: readonly string[], input?: string): string {
     input,
     stdio: ["pipe", "pipe", "pipe"],
   });
-}
-
-export function virshOut(...args: string[]): string {
-  return sh(["virsh", "-q", "-c", URI, ...args]);
 }
 
 /** A folder for one test file's fixtures: `nlt-volume-<label>-…` under the temp dir. */
@@ -31,29 +28,12 @@ export function makePool(
   dir: string,
   label: string,
 ): { name: string; path: string; remove(): void } {
-  const name = `nlt-volume-${label}-${process.pid}-${Date.now().toString(36)}`;
   const poolPath = path.join(dir, "pool");
-  virshOut("pool-define-as", name, "dir", "--target", poolPath);
-  virshOut("pool-build", name);
-  virshOut("pool-start", name);
-  return {
-    name,
-    path: poolPath,
-    remove() {
-      spawnSync("virsh", ["-q", "-c", URI, "pool-destroy", name]);
-      spawnSync("virsh", ["-q", "-c", URI, "pool-undefine", name]);
-    },
-  };
-}
-
-/** Names of the pool's volumes as libvirt lists them (after a refresh). */
-export function volumes(pool: string): string[] {
-  virshOut("pool-refresh", pool);
-  return virshOut("vol-list", pool)
-    .split("\n")
-    .map((l) => l.trim().split(/\s+/)[0])
-    .filter(Boolean)
-    .sort();
+  const pool = makeDirPool(
+    `nlt-volume-${label}-${process.pid}-${Date.now().toString(36)}`,
+    poolPath,
+  );
+  return { ...pool, path: poolPath };
 }
 
 export function qemuImg(...args: string[]): string {
@@ -68,26 +48,19 @@ export function writeData(
   offsetsMiB: number[],
   lengthMiB = 1,
 ): void {
-  const cmds = offsetsMiB.flatMap((o) => [
-    "-c",
-    `write -P 0x${pattern.toString(16)} ${o * MiB} ${lengthMiB * MiB}`,
-  ]);
-  sh(["qemu-io", "-f", format, ...cmds, file]);
+  writeDataSync(file, format, mibWrites(pattern, offsetsMiB, lengthMiB));
 }
 
 /**
- * The seed's layout: a monolithicSparse base `RHEL7_Server.vmdk` and its
- * snapshot delta `RHEL7_Server-000002.vmdk` (parent CID = the base's CID),
- * each with data, the delta's overlapping part of the base's.
+ * The seed's layout (test/support/vmdk-chain.ts) at `sizeMiB`, with data
+ * spread over the base and the delta's overlapping part of the base's.
  */
 export function seedChain(dir: string, sizeMiB = 256): { base: string; top: string } {
-  const base = path.join(dir, "RHEL7_Server.vmdk");
-  const top = path.join(dir, "RHEL7_Server-000002.vmdk");
-  qemuImg("create", "-q", "-f", "vmdk", "-o", "subformat=monolithicSparse", base, `${sizeMiB}M`);
-  writeData(base, "vmdk", 0xab, [0, 5, 17, sizeMiB / 2, sizeMiB - 1]);
-  qemuImg("create", "-q", "-f", "vmdk", "-b", "RHEL7_Server.vmdk", "-F", "vmdk", top);
-  writeData(top, "vmdk", 0xcd, [5, sizeMiB / 4 + 3]);
-  return { base, top };
+  return makeVmdkChainSync(dir, {
+    virtualBytes: sizeMiB * MiB,
+    base: mibWrites(0xab, [0, 5, 17, sizeMiB / 2, sizeMiB - 1]),
+    delta: mibWrites(0xcd, [5, sizeMiB / 4 + 3]),
+  });
 }
 
 export function sha256(file: string): string {

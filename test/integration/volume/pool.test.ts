@@ -13,6 +13,7 @@ import {
   volumes,
   workDir,
 } from "./helpers";
+import { virshRun } from "../../support/virsh";
 
 jest.setTimeout(120_000);
 
@@ -20,11 +21,8 @@ const dir = workDir("pool");
 const name = `nlt-volume-pool-${process.pid}`;
 
 afterAll(() => {
-  sh([
-    "sh",
-    "-c",
-    `virsh -q -c qemu:///system pool-destroy ${name}; virsh -q -c qemu:///system pool-undefine ${name}; true`,
-  ]);
+  virshRun("pool-destroy", name);
+  virshRun("pool-undefine", name);
   rmrf(dir);
 });
 
@@ -54,9 +52,7 @@ describe("createPool: the StoragePool provider", () => {
     expect(readdirSync(poolPath)).toEqual([]);
 
     await poolProvider.delete(name, pool.outs);
-    expect(
-      sh(["virsh", "-q", "-c", "qemu:///system", "pool-list", "--all", "--name"]).split("\n"),
-    ).not.toContain(name);
+    expect(virshOut("pool-list", "--all", "--name").split("\n")).not.toContain(name);
     expect(existsSync(poolPath)).toBe(false);
     // Already gone is success.
     await poolProvider.delete(name, pool.outs);

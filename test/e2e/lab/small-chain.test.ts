@@ -2,34 +2,23 @@ import { execFileSync } from "child_process";
 import { promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
-import { throwawayStack, ThrowawayStack } from "./harness";
+import { throwawayStack, ThrowawayStack } from "../harness";
+import { virsh, virshOk } from "../../support/virsh";
+import { makeVmdkChainSync, VmdkChain } from "../../support/vmdk-chain";
 
 // The real program (index.ts) on the real engine, against this machine's
 // libvirtd: the lab's volume and classroom host made, left alone when
 // nothing changed, re-read, and removed — the machine's state checked after
 // every step. A tiny stand-in for the image keeps it fast.
 
-const virsh = (...args: string[]) =>
-  execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], {
-    encoding: "utf8",
-    stdio: "pipe",
-  }).trim();
-const virshOk = (...args: string[]) => {
-  try {
-    virsh(...args);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 const id = `nlt-e2e-${process.pid}`;
 let src: string;
 let poolDir: string;
 let lab: ThrowawayStack;
 let sourceSums: string;
+let chain: VmdkChain;
 const sums = () =>
-  execFileSync("sha256sum", [`${src}/RHEL7_Server.vmdk`, `${src}/RHEL7_Server-000002.vmdk`], {
+  execFileSync("sha256sum", [chain.base, chain.top], {
     encoding: "utf8",
   });
 
@@ -37,39 +26,11 @@ beforeAll(async () => {
   src = await fs.mkdtemp(path.join(os.tmpdir(), "nlt-e2e-src-"));
   poolDir = path.join(os.tmpdir(), `${id}-pool`);
   // The seed's shape in small: a monolithicSparse base and a -000002 delta, each with data.
-  execFileSync("qemu-img", [
-    "create",
-    "-q",
-    "-f",
-    "vmdk",
-    "-o",
-    "subformat=monolithicSparse",
-    `${src}/RHEL7_Server.vmdk`,
-    "64M",
-  ]);
-  execFileSync("qemu-io", ["-f", "vmdk", "-c", "write -P 0x11 0 1M", `${src}/RHEL7_Server.vmdk`]);
-  execFileSync("qemu-img", [
-    "create",
-    "-q",
-    "-f",
-    "vmdk",
-    "-b",
-    `${src}/RHEL7_Server.vmdk`,
-    "-F",
-    "vmdk",
-    `${src}/RHEL7_Server-000002.vmdk`,
-  ]);
-  execFileSync("qemu-io", [
-    "-f",
-    "vmdk",
-    "-c",
-    "write -P 0x22 8M 1M",
-    `${src}/RHEL7_Server-000002.vmdk`,
-  ]);
+  chain = makeVmdkChainSync(src);
   sourceSums = sums();
   lab = await throwawayStack({
     config: {
-      "nestlab:source": `${src}/RHEL7_Server-000002.vmdk`,
+      "nestlab:source": chain.top,
       "nestlab:pool": id,
       "nestlab:poolPath": poolDir,
       "nestlab:hostNested": "skip",
@@ -113,16 +74,7 @@ test("up converts the chain into the pool and starts the classroom host", async 
   expect(volumePath).toBe(path.join(poolDir, `${id}.qcow2`));
   expect(virsh("vol-list", id)).toContain(`${id}.qcow2`);
   // What the guest sees is the whole chain, the delta's data included.
-  execFileSync("qemu-img", [
-    "compare",
-    "-f",
-    "vmdk",
-    "-F",
-    "qcow2",
-    "-U",
-    `${src}/RHEL7_Server-000002.vmdk`,
-    volumePath,
-  ]);
+  execFileSync("qemu-img", ["compare", "-f", "vmdk", "-F", "qcow2", "-U", chain.top, volumePath]);
   // The guest CPU is nested-capable: QEMU was told svm=on (TCG emulates SVM).
   const cmdline = execFileSync("ps", ["-o", "args=", "-C", "qemu-system-x86_64"], {
     encoding: "utf8",
@@ -132,7 +84,8 @@ test("up converts the chain into the pool and starts the classroom host", async 
 }, 600_000);
 
 test("a second preview finds nothing to change", async () => {
-  await expect(lab.stack.preview({ expectNoChanges: true })).resolves.toBeDefined();
+  const preview = await lab.stack.preview({ expectNoChanges: true });
+  expect(preview.changeSummary).toEqual({ same: 7 });
 }, 300_000);
 
 test("refresh re-reads the host and still finds it as made", async () => {

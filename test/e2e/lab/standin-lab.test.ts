@@ -1,7 +1,7 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { resolveHost } from "../../components/host/connection";
-import { SshHost } from "../../components/host/ssh";
+import { resolveHost } from "../../../components/host/connection";
+import { SshHost } from "../../../components/host/ssh";
 import {
   ensureStandinImage,
   knownHostsLine,
@@ -9,9 +9,10 @@ import {
   LAB_MACHINES,
   parseLabUpLine,
   StandinImage,
-} from "../support/standin";
-import { throwawayStack, ThrowawayStack } from "./harness";
-import { freePort } from "../support/ports";
+} from "../../support/standin";
+import { throwawayStack, ThrowawayStack } from "../harness";
+import { freePort } from "../../support/ports";
+import { Virsh, virshOk, virshOn } from "../../support/virsh";
 
 // The whole lab, for real, through the program (index.ts) and the engine:
 // the stand-in RHCE image converted through ConvertedVolume, booted as the
@@ -20,24 +21,12 @@ import { freePort } from "../support/ports";
 // started inside it under KVM — each seen up, with svm, on its serial console.
 
 const id = `nlt-e2e-rhce-${process.pid}`;
-const virsh = (...args: string[]) =>
-  execFileSync("virsh", ["-q", "-c", "qemu:///system", ...args], {
-    encoding: "utf8",
-    stdio: "pipe",
-  }).trim();
-const exists = (...args: string[]) => {
-  try {
-    virsh(...args);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
 let image: StandinImage;
 let lab: ThrowawayStack;
 let sshPort: number;
 let classroom: SshHost;
+/** The classroom host's own libvirtd, through its SSH access. */
+let inside: Virsh;
 let sourceSums: string;
 const sums = () =>
   execFileSync("sha256sum", [image.baseVmdk, image.deltaVmdk], { encoding: "utf8" });
@@ -81,6 +70,7 @@ beforeAll(async () => {
     },
   });
   classroom = new SshHost(spec.ssh!, privateKey);
+  inside = virshOn(classroom);
 }, 50 * 60_000);
 
 afterAll(async () => {
@@ -112,9 +102,8 @@ test(
       path.join(current, "RHEL7_Server.vmdk"),
     ]);
     expect(chain[0].parentCid).toBe(chain[1].cid);
-    const inside = (await classroom.run(["virsh", "-q", "-c", "qemu:///system", "list", "--name"]))
-      .stdout;
-    expect(inside.split("\n").filter(Boolean).sort()).toEqual(["classroom", "desktop", "server"]);
+    const running = await inside.out("list", "--name");
+    expect(running.split("\n").filter(Boolean).sort()).toEqual(["classroom", "desktop", "server"]);
     // Each lab machine runs under KVM inside the TCG guest and sees svm.
     const deadline = Date.now() + 5 * 60_000;
     const seen: Record<string, string> = {};
@@ -132,7 +121,7 @@ test(
       desktop: "desktop svm=yes",
     });
     for (const m of LAB_MACHINES) {
-      const xml = (await classroom.run(["virsh", "-c", "qemu:///system", "dumpxml", m])).stdout;
+      const xml = await inside.out("dumpxml", m);
       expect(xml).toMatch(/<domain type='kvm'/);
     }
   },
@@ -140,25 +129,25 @@ test(
 );
 
 test("a second preview finds nothing to change", async () => {
-  await expect(lab.stack.preview({ expectNoChanges: true })).resolves.toBeDefined();
+  const preview = await lab.stack.preview({ expectNoChanges: true });
+  expect(preview.changeSummary).toEqual({ same: 10 });
 }, 600_000);
 
 test("a lab machine stopped by hand shows on refresh and is started again by up", async () => {
-  await classroom.run(["virsh", "-c", "qemu:///system", "destroy", "server"]);
+  await inside.out("destroy", "server");
   await lab.stack.refresh();
   const preview = await lab.stack.preview();
   expect(preview.changeSummary.update).toBe(1);
   await lab.stack.up();
-  expect(
-    (await classroom.run(["virsh", "-c", "qemu:///system", "domstate", "server"])).stdout.trim(),
-  ).toBe("running");
-  await expect(lab.stack.preview({ expectNoChanges: true })).resolves.toBeDefined();
+  expect((await inside.out("domstate", "server")).trim()).toBe("running");
+  const again = await lab.stack.preview({ expectNoChanges: true });
+  expect(again.changeSummary).toEqual({ same: 10 });
 }, 600_000);
 
 test("destroy stops the lab, removes the classroom host and its volume, and leaves the image as it was", async () => {
   const destroy = await lab.stack.destroy();
   expect(destroy.summary.result).toBe("succeeded");
-  expect(exists("dominfo", id)).toBe(false);
-  expect(exists("pool-info", id)).toBe(false);
+  expect(virshOk("dominfo", id)).toBe(false);
+  expect(virshOk("pool-info", id)).toBe(false);
   expect(sums()).toBe(sourceSums);
 }, 600_000);
