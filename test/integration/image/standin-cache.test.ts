@@ -72,3 +72,34 @@ it(
   },
   15 * MINUTE,
 );
+
+it(
+  "removes images of older inputs an hour old, and keeps the package cache and the newest",
+  async () => {
+    const { key } = await ensureStandinImage();
+    const cache = path.join(workDir, "publish");
+    const newest = path.join(cache, `standin-${key}`);
+    await fs.mkdir(newest, { recursive: true });
+    await fs.writeFile(path.join(newest, "build.env"), `key=${key}\n`);
+    const debs = path.join(cache, "standin-debs");
+    const older = path.join(cache, "standin-0123456789abcdef");
+    await fs.mkdir(debs);
+    await fs.writeFile(path.join(debs, "xfsprogs_6.1.0-1_amd64.deb"), "deb");
+    await fs.mkdir(older);
+    const twoHoursAgo = new Date(Date.now() - 2 * 60 * MINUTE);
+    for (const dir of [debs, older, newest]) await fs.utimes(dir, twoHoursAgo, twoHoursAgo);
+
+    const result = await spawnCollect(["bash", path.join(SCRIPTS, "standin.sh")], {
+      env: { NESTLAB_CACHE: cache },
+    });
+
+    expect(result.stderr).toBe(`standin: cached: ${newest}\n`);
+    expect(result.exitCode).toBe(0);
+    expect((await fs.readdir(cache)).sort()).toEqual(
+      [`standin-${key}`, "standin", "standin-debs"].sort(),
+    );
+    expect(await fs.readdir(debs)).toEqual(["xfsprogs_6.1.0-1_amd64.deb"]);
+    expect(await fs.readlink(path.join(cache, "standin/current"))).toBe(newest);
+  },
+  50 * MINUTE,
+);
