@@ -96,7 +96,7 @@ describe.each(["local", "ssh"] as const)("%s HostAccess", (kind) => {
       stop,
     ]);
     // Big enough that the write takes a while (seconds over SSH).
-    const content = `<domain>${"x".repeat(kind === "ssh" ? 8 << 20 : 256 << 20)}</domain>\n`;
+    const content = `<domain>${"x".repeat(kind === "ssh" ? 8 << 20 : 64 << 20)}</domain>\n`;
     await host.writeFileAtomic(file, content, 0o600);
     await host.run(["touch", stop]);
     const seen = ((await host.readFile(log)) ?? "").split("\n").filter(Boolean);
