@@ -1,5 +1,6 @@
 import { oneOfPhrase } from "../core/checks";
 import { InvalidArgumentError } from "../core/errors";
+import { IMAGE_FORMATS, ImageFormat } from "./confine";
 
 /**
  * Which part of a snapshot chain becomes the volume.
@@ -41,6 +42,7 @@ export interface PlainVolumeArgs {
   readonly convert?: unknown;
   readonly ovaDisk?: unknown;
   readonly onSourceChange?: unknown;
+  readonly sourceFormat?: unknown;
 }
 
 /** Validated arguments with their defaults applied (volumeName is resolved later, from the source). */
@@ -57,6 +59,8 @@ export interface VolumeOptions {
   readonly convert: boolean;
   readonly ovaDisk?: string;
   readonly onSourceChange: SourceChange;
+  /** The source's format, when its name does not say it (or to read a disk as raw whatever it holds). */
+  readonly sourceFormat?: ImageFormat;
 }
 
 /** libvirt pool names: no slashes, no leading dot or dash, printable. */
@@ -159,6 +163,10 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
       oneOfPhrase(SOURCE_CHANGES),
     );
   }
+  const sourceFormat = args.sourceFormat;
+  if (sourceFormat !== undefined && !IMAGE_FORMATS.includes(sourceFormat as ImageFormat)) {
+    throw new InvalidArgumentError(at("sourceFormat"), sourceFormat, oneOfPhrase(IMAGE_FORMATS));
+  }
   return {
     source,
     pool,
@@ -172,6 +180,7 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
     convert,
     ovaDisk: ovaDisk as string | undefined,
     onSourceChange: onSourceChange as SourceChange,
+    sourceFormat: sourceFormat as ImageFormat | undefined,
   };
 }
 

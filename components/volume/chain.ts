@@ -6,9 +6,9 @@ import { SourceImageError } from "./errors";
  * --backing-chain` reports it (the top first).
  */
 export interface ImageInfo {
-  /** The file qemu-img opened (absolute when the source is; a `json:` name inside an OVA). */
+  /** The file as the chain names it (the source, a parent's name in its child's folder, `<ova>#<disk>`). */
   readonly file: string;
-  /** The format qemu-img detected from the file's content. */
+  /** The format it is read as: pinned before QEMU opened it (see confine.ts). */
   readonly format: string;
   readonly virtualSizeBytes: number;
   /** The parent's file, resolved (`full-backing-filename`). */
@@ -17,6 +17,11 @@ export interface ImageInfo {
   readonly corrupt: boolean;
   readonly encrypted: boolean;
   readonly vmdk?: VmdkInfo;
+  /**
+   * The format the file's first bytes announce when it is read as another:
+   * a raw disk whose guest wrote, say, a qcow2 header at its first sector.
+   */
+  readonly headerFormat?: string;
 }
 
 export interface VmdkInfo {
@@ -51,9 +56,6 @@ export const SUPPORTED_VMDK_TYPES: readonly string[] = [
   "vmfs",
   "vmfsSparse",
 ];
-
-/** Formats a ConvertedVolume takes (an OVA is unpacked to its vmdk first). */
-export const SUPPORTED_FORMATS: readonly string[] = ["vmdk", "qcow2", "raw"];
 
 /** Parses `qemu-img info --output=json [--backing-chain]` (one object or a list). */
 export function parseImageInfo(json: string, baseDir = "/"): ImageInfo[] {
@@ -120,43 +122,6 @@ export function parseVmdkSparseHeader(bytes: Buffer): VmdkSparseHeader | undefin
 }
 
 /**
- * Refuses a file whose detected format contradicts its name, and data that is
- * no disk image at all (qemu-img calls anything it does not recognise "raw").
- */
-export function checkFormatAgainstName(file: string, format: string): void {
-  const ext = path.posix.extname(file).toLowerCase();
-  const expected: Record<string, readonly string[]> = {
-    ".vmdk": ["vmdk"],
-    ".qcow2": ["qcow2"],
-    ".qcow": ["qcow2"],
-    ".raw": ["raw"],
-    ".img": ["raw", "qcow2"],
-    ".bin": ["raw"],
-  };
-  const allowed = expected[ext];
-  if (format === "raw" && (allowed === undefined || !allowed.includes("raw"))) {
-    throw new SourceImageError(
-      `${file} is not a disk image: qemu-img finds no image format in it (it would only read it as raw bytes). ` +
-        `Point source at the .vmdk (the descriptor or the top snapshot), the .ova, or a qcow2 image; ` +
-        `if it really is a raw disk image, give it a name ending in .raw or .img.`,
-    );
-  }
-  if (allowed !== undefined && !allowed.includes(format)) {
-    throw new SourceImageError(
-      `${file} is a ${format} image, but its name says ${ext.slice(1)}. ` +
-        `The format is read from the file, never from its name, and a wrong name usually means the wrong file: ` +
-        `check that this is the disk you mean, and rename it to match its content (e.g. .${format}).`,
-    );
-  }
-  if (!SUPPORTED_FORMATS.includes(format)) {
-    throw new SourceImageError(
-      `${file} is a ${format} image; ConvertedVolume takes vmdk (VMware), OVA, qcow2 and raw images. ` +
-        `Convert it with qemu-img first.`,
-    );
-  }
-}
-
-/**
  * Checks a backing chain (the top first) before anything is written: every
  * link of a supported, clean, unencrypted kind, each VMware link's parent CID
  * equal to its parent's CID, and the base without a parent. Throws
@@ -175,8 +140,6 @@ export function validateChain(
           `(qemu-img convert with --object secret,… and --image-opts, into an unencrypted image).`,
       );
     }
-    if (!link.file.startsWith("json:")) checkFormatAgainstName(link.file, link.format);
-    else if (!SUPPORTED_FORMATS.includes(link.format)) checkFormatAgainstName("disk", link.format);
     if (link.corrupt || link.dirty) {
       throw new SourceImageError(
         `${what} is marked ${link.corrupt ? "corrupt" : "dirty (it was not closed cleanly)"}. ` +

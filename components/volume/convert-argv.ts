@@ -45,12 +45,8 @@ export const DEFAULT_TUNING: ConvertTuning = {
 
 /** What the output image should look like. */
 export interface ConvertOptions {
-  /** The format detected by `qemu-img info`, passed with `-f` so qemu-img never probes again. */
-  readonly inputFormat: string;
-  /** A file name, or a `json:{…}` name (a disk inside an OVA). */
-  readonly input: string;
-  /** The links QEMU opens, top first (the input's, then its backing files'), for their `aio`. */
-  readonly links?: readonly SourceLink[];
+  /** The source, top first: each link's pinned format and file (see sourceName). */
+  readonly links: readonly SourceLink[];
   /** The qcow2 file, already made by createTargetArgv (its creation options live there). */
   readonly output: string;
   readonly compression?: boolean;
@@ -59,10 +55,19 @@ export interface ConvertOptions {
   readonly tuning?: ConvertTuning;
 }
 
-/** A link of the source as inspected: its file and, for a vmdk, its create type. */
+/**
+ * A link of the source as QEMU opens it: its format, pinned before QEMU
+ * sees the file, and the file that holds it, checked to be a regular file
+ * in the source's folder (see source-files.ts).
+ */
 export interface SourceLink {
+  /** The file's real path, or the OVA that holds the disk. */
   readonly file: string;
-  readonly vmdk?: { readonly createType: string };
+  readonly format: string;
+  /** A vmdk's create type, and how many extent files its descriptor names (none for a sparse file). */
+  readonly vmdk?: { readonly createType: string; readonly extentFiles?: number };
+  /** A disk inside an OVA: the bytes of the archive it occupies. */
+  readonly range?: { readonly offset: number; readonly sizeBytes: number };
 }
 
 /** How the qcow2 is created (its `-o` options). */
@@ -121,7 +126,7 @@ export function convertArgv(o: ConvertOptions): string[] {
   const t = o.tuning ?? DEFAULT_TUNING;
   const argv = ["qemu-img", "convert"];
   if (o.progress) argv.push("-p");
-  argv.push("-f", o.inputFormat);
+  argv.push("-f", o.links[0].format);
   if (o.compression) argv.push("-c");
   if (t.coroutines !== undefined) {
     if (!Number.isInteger(t.coroutines) || t.coroutines < 1 || t.coroutines > 16) {
@@ -135,12 +140,12 @@ export function convertArgv(o: ConvertOptions): string[] {
   if (t.sourceCache !== undefined) argv.push("-T", t.sourceCache);
   const target = ["driver=qcow2", "file.driver=file", `file.filename=${optionValue(o.output)}`];
   if (t.aio !== undefined) target.push(`file.aio=${t.aio}`);
-  const source = t.aio === undefined ? o.input : sourceName(o.input, o.links ?? [], t.aio);
-  argv.push("-n", "--target-is-zero", source, "--target-image-opts", target.join(","));
+  argv.push("-n", "--target-is-zero", sourceName(o.links, t.aio));
+  argv.push("--target-image-opts", target.join(","));
   return argv;
 }
 
-type OptionTree = { [key: string]: string | number | OptionTree };
+type OptionTree = { [key: string]: string | number | null | OptionTree };
 
 /**
  * Whether QEMU may read a link through io_uring. QEMU 7.2 waits forever on
@@ -151,31 +156,41 @@ type OptionTree = { [key: string]: string | number | OptionTree };
  * format, is read in whole grains inside the file, and `qemu-img check`
  * (run before every conversion) refuses one whose grains end past it.
  */
-export function readsInsideFile(link: SourceLink): boolean {
+export function readsInsideFile(link: Pick<SourceLink, "vmdk">): boolean {
   return link.vmdk?.createType === "monolithicSparse";
 }
 
 /**
- * The source with `aio` on the file of every link that readsInsideFile
- * (`file.aio`, `backing.file.aio`, `backing.backing.file.aio`, …, in the order
- * of `links`, top first), as a `json:` name; the format stays with `-f`. The
- * input itself when no link qualifies (a `json:` name, a disk inside an OVA,
- * is streamOptimized: it stays as it is).
+ * The source as a `json:` name that leaves QEMU nothing to find or guess:
+ * each link's `driver` (its format) and file (`driver: "file"`, which opens
+ * regular files only), each parent as `backing` (the base's `backing` is
+ * null), and `extents.N.driver: "file"` for each extent file a vmdk
+ * descriptor names (their names stay the descriptor's). With `aio`, the
+ * files of the links that readsInsideFile get it (`file.aio`,
+ * `backing.file.aio`, …); a disk inside an OVA is a raw byte range of it.
  */
-export function sourceName(input: string, links: readonly SourceLink[], aio: Aio): string {
-  const last = links.map(readsInsideFile).lastIndexOf(true);
-  if (input.startsWith("json:") || last < 0) return input;
-  const root: OptionTree = { file: { driver: "file", filename: input } };
-  let node = root;
-  for (let i = 0; i <= last; i++) {
-    if (readsInsideFile(links[i])) (node.file as OptionTree).aio = aio;
-    if (i < last) {
-      const backing: OptionTree = { file: {} };
-      node.backing = backing;
-      node = backing;
+export function sourceName(links: readonly SourceLink[], aio?: Aio): string {
+  if (links.length === 0) throw new Error("sourceName: no links");
+  const node = (i: number): OptionTree => {
+    const link = links[i];
+    const file: OptionTree = { driver: "file", filename: link.file };
+    if (aio !== undefined && link.range === undefined && readsInsideFile(link)) file.aio = aio;
+    const tree: OptionTree = {
+      driver: link.format,
+      file: link.range
+        ? { driver: "raw", offset: link.range.offset, size: link.range.sizeBytes, file }
+        : file,
+    };
+    const extents = link.vmdk?.extentFiles ?? 0;
+    if (extents > 0) {
+      tree.extents = Object.fromEntries(
+        Array.from({ length: extents }, (_, n) => [String(n), { driver: "file" }]),
+      );
     }
-  }
-  return `json:${JSON.stringify(root)}`;
+    if (link.format !== "raw") tree.backing = i + 1 < links.length ? node(i + 1) : null;
+    return tree;
+  };
+  return `json:${JSON.stringify(node(0))}`;
 }
 
 /**
@@ -190,9 +205,7 @@ export function ioUringRefused(stderr: string): boolean {
 }
 
 /** argv of `qemu-img measure`: the bytes the converted image needs (`required`). */
-export function measureArgv(
-  o: Qcow2Creation & Pick<ConvertOptions, "inputFormat" | "input">,
-): string[] {
+export function measureArgv(o: Qcow2Creation & Pick<ConvertOptions, "links">): string[] {
   const opts = qcow2Options(o);
   return [
     "qemu-img",
@@ -202,14 +215,22 @@ export function measureArgv(
     "qcow2",
     ...(opts.length > 0 ? ["-o", opts.join(",")] : []),
     "-f",
-    o.inputFormat,
-    o.input,
+    o.links[0].format,
+    sourceName(o.links),
   ];
 }
 
-/** argv of `qemu-img info` for inspection (no `-U`: an image in use fails on its lock). */
-export function infoArgv(file: string, backingChain = true): string[] {
-  return ["qemu-img", "info", "--output=json", ...(backingChain ? ["--backing-chain"] : []), file];
+/**
+ * argv of `qemu-img info` for one link, alone (sourceName of it: its
+ * backing null). No `-U`: an image in use fails on its lock.
+ */
+export function infoArgv(link: SourceLink): string[] {
+  return ["qemu-img", "info", "--output=json", "-f", link.format, sourceName([link])];
+}
+
+/** argv of `qemu-img check` (read-only, metadata only) of one link, alone. */
+export function checkArgv(link: SourceLink): string[] {
+  return ["qemu-img", "check", "-q", "-f", link.format, sourceName([link])];
 }
 
 /** `qemu-img measure`'s answer: `required` for the image as converted. */
@@ -219,23 +240,4 @@ export function parseMeasure(stdout: string): {
 } {
   const o = JSON.parse(stdout) as { required: number; "fully-allocated": number };
   return { requiredBytes: Number(o.required), fullyAllocatedBytes: Number(o["fully-allocated"]) };
-}
-
-/**
- * A `json:` file name that makes QEMU read a byte range of a file as an image:
- * a disk inside an (uncompressed) OVA, read in place without unpacking.
- */
-export function fileRangeName(
-  file: string,
-  offset: number,
-  sizeBytes: number,
-  format?: string,
-): string {
-  const inner = {
-    driver: "raw",
-    offset,
-    size: sizeBytes,
-    file: { driver: "file", filename: file },
-  };
-  return `json:${JSON.stringify(format ? { driver: format, file: inner } : { file: inner })}`;
 }

@@ -14,6 +14,7 @@ import {
   validateVolumeArgs,
 } from "./args";
 import { ChainLink } from "./chain";
+import { ImageFormat } from "./confine";
 import { REPLACING_PROPERTIES } from "./diff";
 
 /** Create the pool as a directory pool (`virsh pool-define-as <pool> dir --target <path>`). */
@@ -30,7 +31,10 @@ export interface ConvertedVolumeArgs {
   /**
    * The image on the libvirt host: a `.vmdk` (a base, or the top snapshot of
    * a chain such as `RHEL7_Server-000002.vmdk`), a split vmdk's descriptor,
-   * an `.ova`, a qcow2 or a raw image. Its format is read from its content.
+   * an `.ova`, a qcow2 or a raw image. Its name says its format (`.vmdk`,
+   * `.ova`, `.qcow2`, `.raw`; `.img` is raw unless it holds an image
+   * header) and its content must agree; see `sourceFormat`. It and every
+   * file it names must be regular files in its own folder.
    */
   readonly source: pulumi.Input<string>;
   /** The libvirt storage pool (a dir, fs or netfs pool) that receives the volume. */
@@ -109,6 +113,15 @@ export interface ConvertedVolumeArgs {
    * @default "replace"
    */
   readonly onSourceChange?: pulumi.Input<SourceChange>;
+  /**
+   * The source's format ("vmdk", "qcow2" or "raw"; for an OVA, its disk's),
+   * for a name that does not say it: an `.img` holding a qcow2 header, a
+   * file without an extension. The format is never guessed from the
+   * content, which a raw disk's guest can write: "raw" reads the disk as
+   * the bytes it is, whatever header it holds.
+   * @default - the format its name says
+   */
+  readonly sourceFormat?: pulumi.Input<ImageFormat>;
 }
 
 /** The plain input bag of the dynamic resource (see provider.ts). */
@@ -234,6 +247,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
         convert: args.convert,
         ovaDisk: args.ovaDisk,
         onSourceChange: args.onSourceChange,
+        sourceFormat: args.sourceFormat,
       },
       { ...childOpts, dependsOn: pool ? [pool] : [] },
     );
@@ -265,10 +279,12 @@ export class ConvertedVolume extends pulumi.ComponentResource {
  * validates the rest once known), so a typo fails before the engine starts work.
  */
 function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): void {
-  // The arguments: the replacing properties but the fingerprint, which check() adds, and onSourceChange.
+  // The arguments: the replacing properties but the fingerprint, which check() adds, onSourceChange
+  // and sourceFormat (the format it pins is in the fingerprint).
   const keys = [
     ...REPLACING_PROPERTIES.filter((k) => k !== "sourceFingerprint"),
     "onSourceChange",
+    "sourceFormat",
   ] as const;
   validateKnown(resource, args, (known) => {
     const values = Object.fromEntries(keys.map((k) => [k, known[k]]));

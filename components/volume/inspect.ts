@@ -12,7 +12,8 @@ import {
   validateChain,
   VmdkSparseHeader,
 } from "./chain";
-import { fileRangeName, infoArgv } from "./convert-argv";
+import { checkQemuReport } from "./confine";
+import { checkArgv, infoArgv, SourceLink, sourceName } from "./convert-argv";
 import { SourceImageError } from "./errors";
 import {
   allocationMapDigest,
@@ -41,6 +42,7 @@ import {
   TarMember,
 } from "./ova";
 import { InspectedSource } from "./plan";
+import { checkOvaDisk, findChain, findSource, FoundLink, FoundSource } from "./source-files";
 
 export interface InspectOptions {
   /**
@@ -52,26 +54,24 @@ export interface InspectOptions {
 
 /**
  * Inspects the source on the host, reading only metadata: `stat`, the first
- * bytes of each file and `qemu-img info --backing-chain` (plus, for an OVA
- * and when asked, the manifest's checksums). Throws SourceImageError naming
- * the file and the fix before anything is written.
+ * bytes of each file, and then, once every file it names is found and
+ * checked (see source-files.ts), `qemu-img info` and `qemu-img check` of
+ * each link with its format pinned (plus, for an OVA and when asked, the
+ * manifest's checksums). Throws SourceImageError naming the file and the
+ * fix before anything is written.
  */
 export async function inspectSource(
   host: HostAccess,
-  options: Pick<VolumeOptions, "source" | "mode" | "ovaDisk">,
+  options: Pick<VolumeOptions, "source" | "mode" | "ovaDisk" | "sourceFormat">,
   inspect: InspectOptions,
 ): Promise<InspectedSource> {
+  const found = await findSource(host, options.source);
   const facts = await statFile(host, options.source);
-  if (facts.type !== "regular file") {
-    throw new SourceImageError(
-      `${options.source} is a ${facts.type}, not an image file. Point source at the .vmdk, .ova, qcow2 or raw file itself.`,
-    );
-  }
-  await requireReadable(host, options.source);
   if (path.posix.extname(options.source).toLowerCase() === ".ova") {
-    return inspectOva(host, options, facts, inspect);
+    return inspectOva(host, options, facts, found, inspect);
   }
-  const links = await readChain(host, options.source);
+  const chain = await findChain(host, options.source, found, options.sourceFormat);
+  const { links, open } = await readLinks(host, chain);
   const files = chainFiles(links);
   const allFacts = new Map<string, FileFacts>();
   for (const f of await statFiles(host, files)) allFacts.set(f.file, f);
@@ -84,8 +84,9 @@ export async function inspectSource(
     headers.set(f, parseVmdkSparseHeader(bytes));
   }
   validateChain(links, headers);
-  for (const link of links) await checkImage(host, link.file, link.format, link.file);
+  for (const link of links) await checkImage(host, open.get(link.file) as SourceLink, link.file);
   const selected = selectLinks(links, options.mode);
+  const selectedOpen = selected.map((l) => open.get(l.file) as SourceLink);
   const linkOf = new Map(links.map((l) => [l.file, l]));
   const parts: FingerprintPart[] = [];
   for (const f of chainFiles(selected)) {
@@ -101,8 +102,9 @@ export async function inspectSource(
   return {
     links,
     selected,
-    input: selected[0].file,
+    input: sourceName(selectedOpen),
     inputFormat: selected[0].format,
+    open: selectedOpen,
     chain: describeChain(selected, (f) => allFacts.get(f)?.allocatedBytes ?? 0),
     fingerprint: sourceFingerprint(parts),
     identity: sourceIdentity(parts),
@@ -121,45 +123,76 @@ async function allocationMap(host: HostAccess, link: ImageInfo): Promise<string 
   return allocationMapDigest(r.stdout);
 }
 
-/** `qemu-img info --backing-chain`, with failures explained per link. */
-async function readChain(host: HostAccess, top: string): Promise<ImageInfo[]> {
-  const r = await host.run(infoArgv(top), { allowFailure: true });
-  if (r.exitCode === 0) return parseImageInfo(r.stdout, path.posix.dirname(top));
-  // Walk the chain one link at a time to name the link that breaks it.
-  let file = top;
-  for (let depth = 0; depth < 256; depth++) {
-    const one = await host.run(infoArgv(file, false), { allowFailure: true });
-    if (one.exitCode !== 0) throw explainOpenFailure(file, one.stderr, host.label);
-    const [link] = parseImageInfo(one.stdout, path.posix.dirname(file));
-    if (!link.backingFile) break;
-    const parent = await host.run(statArgv([link.backingFile]), { allowFailure: true });
-    if (parent.exitCode !== 0) {
-      throw new SourceImageError(
-        `${link.file} is a snapshot of ${link.backingFile}, which does not exist on ${host.label}: the chain is broken. ` +
-          `Keep every file of the chain (the base .vmdk and each -0000NN.vmdk delta) together in one folder, as VMware left them.`,
-      );
+/**
+ * `qemu-img info` of each link found by findChain, alone and with its format
+ * and files pinned, checked against what was read from its bytes; the links
+ * as the chain output names them, and what QEMU is given for each.
+ */
+async function readLinks(
+  host: HostAccess,
+  found: readonly FoundLink[],
+): Promise<{ links: ImageInfo[]; open: Map<string, SourceLink> }> {
+  const links: ImageInfo[] = [];
+  const open = new Map<string, SourceLink>();
+  for (const [i, f] of found.entries()) {
+    const pinned: SourceLink = {
+      file: f.real,
+      format: f.format,
+      ...(f.vmdk
+        ? { vmdk: { createType: f.vmdk.createType ?? "", extentFiles: f.extents.length } }
+        : {}),
+    };
+    const r = await host.run(infoArgv(pinned), { allowFailure: true });
+    if (r.exitCode !== 0) {
+      throw explainOpenFailure(f.file, r.stderr, host.label, sourceName([pinned]));
     }
-    file = link.backingFile;
+    checkQemuReport(f.file, JSON.parse(r.stdout), {
+      backingName: f.parentName,
+      backingFormat: recordedParentFormat(f),
+      extents: f.vmdk?.layout === "descriptor" ? f.extents.map((e) => e.opened) : [f.real],
+    });
+    const [info] = parseImageInfo(r.stdout, path.posix.dirname(f.file));
+    const parent = found[i + 1];
+    links.push({
+      ...info,
+      file: f.file,
+      format: f.format,
+      backingFile: parent?.file,
+      vmdk: info.vmdk && {
+        ...info.vmdk,
+        extents: f.vmdk?.layout === "descriptor" ? f.extents.map((e) => e.file) : [f.file],
+      },
+      ...(f.signature !== undefined && f.signature !== f.format
+        ? { headerFormat: f.signature }
+        : {}),
+    });
+    open.set(f.file, {
+      ...pinned,
+      ...(info.vmdk
+        ? { vmdk: { createType: info.vmdk.createType, extentFiles: f.extents.length } }
+        : {}),
+    });
   }
-  throw explainOpenFailure(top, r.stderr, host.label);
+  return { links, open };
+}
+
+/** The parent's format as QEMU reports the link records it: a vmdk's parent is a vmdk. */
+function recordedParentFormat(link: FoundLink): string | undefined {
+  if (link.format !== "vmdk") return link.qcow2?.backingFormat;
+  return link.parentName === undefined ? undefined : "vmdk";
 }
 
 /**
  * `qemu-img check` (read-only, metadata only: the grain or L2 tables) finds
  * what opening does not, such as a vmdk truncated inside its data.
  */
-async function checkImage(
-  host: HostAccess,
-  file: string,
-  format: string,
-  shown: string,
-): Promise<void> {
-  if (format !== "vmdk" && format !== "qcow2") return;
-  const r = await host.run(["qemu-img", "check", "-q", "-f", format, file], { allowFailure: true });
+async function checkImage(host: HostAccess, link: SourceLink, shown: string): Promise<void> {
+  if (link.format !== "vmdk" && link.format !== "qcow2") return;
+  const r = await host.run(checkArgv(link), { allowFailure: true });
   // 3: leaked clusters only (harmless, the data is intact).
   if (r.exitCode === 0 || r.exitCode === 3) return;
   const said = `${r.stdout}\n${r.stderr}`;
-  if (/lock/.test(said)) throw explainOpenFailure(shown, r.stderr, host.label);
+  if (/lock/.test(said)) throw explainOpenFailure(shown, r.stderr, host.label, sourceName([link]));
   const error = /^ERROR:? (.+)$/m.exec(said)?.[1] ?? said.trim().replace(/^qemu-img: /gm, "");
   throw new SourceImageError(
     `${shown} is damaged: qemu-img check finds "${error.trim()}". ` +
@@ -167,8 +200,11 @@ async function checkImage(
   );
 }
 
-function explainOpenFailure(file: string, stderr: string, hostLabel: string): Error {
-  const said = stderr.trim().replace(/^qemu-img: /gm, "");
+/** A failure of qemu-img to open `file` (given to it as `name`, its pinned json: name), explained. */
+function explainOpenFailure(file: string, stderr: string, hostLabel: string, name?: string): Error {
+  const said = (name === undefined ? stderr : stderr.split(name).join(file))
+    .trim()
+    .replace(/^qemu-img: /gm, "");
   if (/Failed to get (shared )?"?write"? lock|Is another process using the image/.test(stderr)) {
     return new SourceImageError(
       `${file} is in use: another process (a running VM?) holds it open for writing (${said}). ` +
@@ -230,7 +266,10 @@ export async function readBytes(
   return parseOdHex(r.stdout);
 }
 
-/** The members of a tar archive, read header by header (only the headers are read). */
+/**
+ * The members of a tar archive, read header by header (only the headers
+ * are read): its files, and its links and devices (marked `special`).
+ */
 export async function listTar(
   host: HostAccess,
   archive: string,
@@ -257,11 +296,12 @@ export async function listTar(
       continue;
     }
     const memberSize = pendingSize ?? header.sizeBytes;
-    if (header.kind === "file") {
+    if (header.kind === "file" || header.kind === "special") {
       members.push({
         name: (pendingName ?? header.name).replace(/^\.\//, ""),
         offset: dataOffset,
         sizeBytes: memberSize,
+        ...(header.kind === "special" ? { special: header.what } : {}),
       });
     }
     pendingName = undefined;
@@ -278,12 +318,15 @@ export async function listTar(
 
 async function inspectOva(
   host: HostAccess,
-  options: Pick<VolumeOptions, "source" | "mode" | "ovaDisk">,
+  options: Pick<VolumeOptions, "source" | "mode" | "ovaDisk" | "sourceFormat">,
   ovaFacts: FileFacts,
+  found: FoundSource,
   inspect: InspectOptions,
 ): Promise<InspectedSource> {
   const ova = options.source;
-  const members = await listTar(host, ova, ovaFacts.sizeBytes);
+  const entries = await listTar(host, ova, ovaFacts.sizeBytes);
+  // Links and devices hold no data of the archive: never read as one of its files.
+  const members = entries.filter((m) => m.special === undefined);
   const ovf = members.find((m) => m.name.toLowerCase().endsWith(".ovf"));
   if (!ovf) {
     throw new SourceImageError(
@@ -298,6 +341,13 @@ async function inspectOva(
   const ovfText = (await readBytes(host, ova, ovf.offset, ovf.sizeBytes)).toString("utf8");
   const disks = parseOvfDisks(ovfText, `${ova}#${ovf.name}`);
   const disk = chooseOvaDisk(disks, options.ovaDisk, ova);
+  const special = entries.find((m) => m.name === disk.href && m.special !== undefined);
+  if (special) {
+    throw new SourceImageError(
+      `${ova} describes disk "${disk.diskId}" in the file ${disk.href}, which the archive holds as a ${special.special}, ` +
+        `not as a file: an OVA's disks must be files inside it. Export the appliance again.`,
+    );
+  }
   const member = members.find((m) => m.name === disk.href);
   if (!member) {
     throw new SourceImageError(
@@ -312,20 +362,33 @@ async function inspectOva(
     );
   }
   if (inspect.verifyManifest) await verifyManifest(host, ova, ovf, members);
-  const input = fileRangeName(ova, member.offset, member.sizeBytes);
-  const r = await host.run(infoArgv(input), { allowFailure: true });
   const key = `${ova}#${member.name}`;
-  if (r.exitCode !== 0) throw explainOpenFailure(key, r.stderr, host.label);
+  const { format, vmdk } = await checkOvaDisk(
+    key,
+    member.name,
+    member.sizeBytes,
+    options.sourceFormat,
+    (length) => readBytes(host, ova, member.offset, length),
+  );
+  const pinned: SourceLink = {
+    file: found.real,
+    format,
+    range: { offset: member.offset, sizeBytes: member.sizeBytes },
+    ...(vmdk ? { vmdk: { createType: vmdk.createType ?? "", extentFiles: 0 } } : {}),
+  };
+  const r = await host.run(infoArgv(pinned), { allowFailure: true });
+  if (r.exitCode !== 0) throw explainOpenFailure(key, r.stderr, host.label, sourceName([pinned]));
+  checkQemuReport(key, JSON.parse(r.stdout), {});
   const links = parseImageInfo(r.stdout).map((l) => ({
     ...l,
     file: key,
+    format,
     vmdk: l.vmdk ? { ...l.vmdk, extents: [] } : undefined,
   }));
-  if (links.length > 1) {
-    throw new SourceImageError(
-      `${key} refers to a backing file outside the OVA; an OVA's disks must stand alone.`,
-    );
-  }
+  const open: SourceLink = {
+    ...pinned,
+    ...(links[0].vmdk ? { vmdk: { createType: links[0].vmdk.createType, extentFiles: 0 } } : {}),
+  };
   const header = await readBytes(
     host,
     ova,
@@ -333,7 +396,7 @@ async function inspectOva(
     Math.min(HEADER_BYTES, member.sizeBytes),
   );
   validateChain(links, new Map([[key, parseVmdkSparseHeader(header)]]));
-  await checkImage(host, input, links[0].format, key);
+  await checkImage(host, open, key);
   const ovaHeader = await readBytes(host, ova, 0, HEADER_BYTES);
   // The manifest holds the exporter's own digest of every file: content, for the reading of a few lines.
   const mf = findManifest(ovf, members);
@@ -349,8 +412,9 @@ async function inspectOva(
   return {
     links,
     selected: links,
-    input,
-    inputFormat: links[0].format,
+    input: sourceName([open]),
+    inputFormat: format,
+    open: [open],
     chain: describeChain(links, () => member.sizeBytes),
     fingerprint: sourceFingerprint(parts),
     identity: sourceIdentity(parts),

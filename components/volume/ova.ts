@@ -6,6 +6,8 @@ export interface TarMember {
   readonly name: string;
   readonly offset: number;
   readonly sizeBytes: number;
+  /** Set for an entry that is not a regular file ("symbolic link", …): it holds no data of its own. */
+  readonly special?: string;
 }
 
 /** What one 512-byte tar header block says. */
@@ -14,7 +16,14 @@ export type TarHeader =
   | { readonly kind: "file"; readonly name: string; readonly sizeBytes: number }
   /** A pax extended header ('x') or GNU long name ('L'): its data renames or resizes the next member. */
   | { readonly kind: "pax" | "longname"; readonly sizeBytes: number }
-  /** Directories, links, global pax headers: skipped. */
+  /** A link, device or fifo entry: a name that holds no data of the archive. */
+  | {
+      readonly kind: "special";
+      readonly name: string;
+      readonly what: string;
+      readonly sizeBytes: number;
+    }
+  /** Directories, global pax headers: skipped. */
   | { readonly kind: "other"; readonly sizeBytes: number };
 
 export const TAR_BLOCK = 512;
@@ -39,10 +48,29 @@ export function parseTarHeader(block: Buffer, archive: string): TarHeader {
       return { kind: "pax", sizeBytes };
     case "L":
       return { kind: "longname", sizeBytes };
+    case "1":
+    case "2":
+    case "3":
+    case "4":
+    case "6":
+      return {
+        kind: "special",
+        name: prefix ? `${prefix}/${name}` : name,
+        what: SPECIAL_ENTRIES[type],
+        sizeBytes,
+      };
     default:
       return { kind: "other", sizeBytes };
   }
 }
+
+const SPECIAL_ENTRIES: Readonly<Record<string, string>> = {
+  "1": "hard link",
+  "2": "symbolic link",
+  "3": "character device",
+  "4": "block device",
+  "6": "fifo",
+};
 
 /** The `path=` and `size=` records of a pax extended header. */
 export function parsePaxRecords(data: Buffer): { path?: string; sizeBytes?: number } {

@@ -1,6 +1,7 @@
 import { InvalidArgumentError } from "../core/errors";
 import { asksForConversion, VolumeOptions } from "./args";
 import { ChainLink, ImageInfo } from "./chain";
+import { SourceLink } from "./convert-argv";
 
 /** What inspecting the source found (the provider's inspect step fills it). */
 export interface InspectedSource {
@@ -8,10 +9,12 @@ export interface InspectedSource {
   readonly links: readonly ImageInfo[];
   /** The links the mode converts, top first. */
   readonly selected: readonly ImageInfo[];
-  /** What qemu-img opens: the selected top's file, or a `json:` range inside an OVA. */
+  /** What qemu-img opens: a `json:` name of the selected links, every format and file pinned (sourceName). */
   readonly input: string;
-  /** The format detected from the file, never from its name. */
+  /** The top's format, known before QEMU opened it (from sourceFormat, its name or its child's record). */
   readonly inputFormat: string;
+  /** The selected links as QEMU opens them (real paths, formats), top first. */
+  readonly open: readonly SourceLink[];
   /** The selected links for the `chain` output. */
   readonly chain: readonly ChainLink[];
   /** One line per source file: its content key, what decides whether to convert again. */
@@ -58,7 +61,8 @@ export function planVolume(
     source.ovaMember === undefined &&
     source.selected.length === 1 &&
     top.backingFile === undefined &&
-    (top.format === "qcow2" || top.format === "raw");
+    // A raw image holding another format's header is converted: libvirt would probe it as that format.
+    (top.format === "qcow2" || (top.format === "raw" && top.headerFormat === undefined));
   const action: VolumeAction = passThrough ? "copy" : "convert";
   const outputFormat = passThrough && top.format === "raw" ? "raw" : "qcow2";
   let resizeToBytes: number | undefined;

@@ -33,6 +33,7 @@ import {
 } from "./pool-ops";
 import { InspectedSource, planVolume, VolumePlan } from "./plan";
 import { ProgressThrottle } from "./progress";
+import { checkMadeCopy } from "./source-files";
 import { isRecordedFile } from "./volume-file";
 
 /** What the ConvertedVolume resource hands its provider. */
@@ -342,7 +343,11 @@ async function writeImage(job: WriteJob): Promise<void> {
     }
     case "copy":
       say(`${label}: copying the ${source.inputFormat} image as it is (pass-through)`);
-      await host.run(["cp", "--sparse=always", "--", source.input, tmp], { timeoutMs: DAY_MS });
+      await host.run(["cp", "--sparse=always", "--", source.open[0].file, tmp], {
+        timeoutMs: DAY_MS,
+      });
+      // What was copied is what was checked: a qcow2 that names no other file.
+      await checkMadeCopy(host, tmp, plan.outputFormat);
       return;
     default: {
       const never: never = plan.action;
@@ -360,9 +365,7 @@ async function convertInto(
   const progress = new ProgressThrottle(label, say);
   await host.run(
     convertArgv({
-      inputFormat: source.inputFormat,
-      input: source.input,
-      links: source.selected,
+      links: source.open,
       output: tmp,
       compression: options.compression,
       progress: true,
@@ -384,11 +387,7 @@ async function requiredBytes(
       return source.chain.reduce((sum, l) => sum + l.allocatedBytes, 0);
     case "convert": {
       const measured = parseMeasure(
-        (
-          await host.run(
-            measureArgv({ ...options, inputFormat: source.inputFormat, input: source.input }),
-          )
-        ).stdout,
+        (await host.run(measureArgv({ ...options, links: source.open }))).stdout,
       );
       const grows =
         plan.resizeToBytes !== undefined &&

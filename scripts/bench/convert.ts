@@ -35,7 +35,7 @@ import {
   ConvertTuning,
   createTargetArgv,
   DEFAULT_TUNING,
-  infoArgv,
+  SourceLink,
 } from "../../components/volume/convert-argv";
 import { parseImageInfo } from "../../components/volume/chain";
 import { DataWrite, makeVmdkChainSync } from "../../test/support/vmdk-chain";
@@ -182,7 +182,7 @@ function project(
       return {
         argv: [
           createTargetArgv({ output, ...extra }, SHAPE.virtualBytes),
-          convertArgv({ inputFormat: "vmdk", input: files.top, links, output, tuning }),
+          convertArgv({ links, output, tuning }),
         ],
         written: [output],
       };
@@ -191,11 +191,17 @@ function project(
 }
 
 const files = fixture();
-// The chain as the provider sees it (qemu-img info), for the aio of every file QEMU opens.
-const links = parseImageInfo(
-  execFileSync("qemu-img", infoArgv(files.top).slice(1), { encoding: "utf8" }),
+// The chain as the provider opens it: each link's format and create type pinned (the fixture is the bench's own).
+const links: SourceLink[] = parseImageInfo(
+  execFileSync("qemu-img", ["info", "--output=json", "--backing-chain", "-f", "vmdk", files.top], {
+    encoding: "utf8",
+  }),
   files.dir,
-);
+).map((l) => ({
+  file: l.file,
+  format: l.format,
+  vmdk: l.vmdk && { createType: l.vmdk.createType },
+}));
 
 function main(): void {
   const runs = arg("runs", 9);
@@ -208,7 +214,7 @@ function main(): void {
   );
   console.log(
     `this project's argv: ${createTargetArgv({ output: "OUT.qcow2" }, SHAPE.virtualBytes).join(" ")}; ` +
-      `${convertArgv({ inputFormat: "vmdk", input: files.top, links, output: "OUT.qcow2", tuning: DEFAULT_TUNING }).join(" ")}; sync OUT`,
+      `${convertArgv({ links, output: "OUT.qcow2", tuning: DEFAULT_TUNING }).join(" ")}; sync OUT`,
   );
 
   const main: Contender[] = [
@@ -289,7 +295,7 @@ function verify(): void {
   try {
     const output = path.join(out, "v.qcow2");
     run(createTargetArgv({ output }, SHAPE.virtualBytes));
-    run(convertArgv({ inputFormat: "vmdk", input: files.top, links, output }));
+    run(convertArgv({ links, output }));
     execFileSync("qemu-img", ["compare", "-f", "vmdk", "-F", "qcow2", files.top, output], {
       stdio: "ignore",
     });

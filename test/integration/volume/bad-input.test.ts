@@ -92,8 +92,9 @@ describe("ConvertedVolume refuses bad input before writing anything", () => {
     writeFileSync(f, "Not a disk: the RHCE lab notes.\n");
     await expectRefused(
       { source: f },
-      `source: ${f} is not a disk image: qemu-img finds no image format in it (it would only read it as raw bytes). ` +
-        `Point source at the .vmdk (the descriptor or the top snapshot), the .ova, or a qcow2 image; if it really is a raw disk image, give it a name ending in .raw or .img.`,
+      `source: ${f} is not a disk image: it starts with no image format's header (QEMU would only read it as raw bytes). ` +
+        `Point source at the .vmdk (the descriptor or the top snapshot), the .ova, or a qcow2 image; if it really is a raw disk image, ` +
+        `give it a name ending in .raw or .img, or set sourceFormat: "raw".`,
     );
   });
 
@@ -127,8 +128,8 @@ describe("ConvertedVolume refuses bad input before writing anything", () => {
     qemuImg("create", "-q", "-f", "qcow2", f, "64M");
     await expectRefused(
       { source: f },
-      `source: ${f} is a qcow2 image, but its name says vmdk. The format is read from the file, never from its name, ` +
-        `and a wrong name usually means the wrong file: check that this is the disk you mean, and rename it to match its content (e.g. .qcow2).`,
+      `source: ${f} is a qcow2 image, but its name says vmdk. A file whose content contradicts its name is usually ` +
+        `the wrong file: check that this is the disk you mean, and rename it to match its content (e.g. .qcow2).`,
     );
   });
 

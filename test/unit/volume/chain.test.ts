@@ -1,5 +1,4 @@
 import {
-  checkFormatAgainstName,
   describeChain,
   ImageInfo,
   parseImageInfo,
@@ -207,31 +206,6 @@ describe("validateChain", () => {
     const [top] = seed();
     expect(() => validateChain([{ ...top, backingFile: undefined }])).toThrow(
       "source: /srv/RHEL7_Server-000002.vmdk names a parent disk (parent CID 1940791077 (0x73ae1f25)) but no parent file. Copy its parent (the vmdk it was snapshotted from) beside it.",
-    );
-  });
-});
-
-describe("checkFormatAgainstName", () => {
-  it("refuses a qcow2 named .vmdk", () => {
-    expect(() => checkFormatAgainstName("/srv/disk.vmdk", "qcow2")).toThrow(
-      "source: /srv/disk.vmdk is a qcow2 image, but its name says vmdk. The format is read from the file, never from its name, " +
-        "and a wrong name usually means the wrong file: check that this is the disk you mean, and rename it to match its content (e.g. .qcow2).",
-    );
-  });
-
-  it("refuses data that qemu-img only sees as raw unless the name says raw", () => {
-    expect(() => checkFormatAgainstName("/srv/notes.vmdk", "raw")).toThrow(
-      "source: /srv/notes.vmdk is not a disk image: qemu-img finds no image format in it (it would only read it as raw bytes). " +
-        "Point source at the .vmdk (the descriptor or the top snapshot), the .ova, or a qcow2 image; if it really is a raw disk image, give it a name ending in .raw or .img.",
-    );
-    expect(() => checkFormatAgainstName("/srv/disk.raw", "raw")).not.toThrow();
-    expect(() => checkFormatAgainstName("/srv/disk.img", "raw")).not.toThrow();
-    expect(() => checkFormatAgainstName("/srv/disk.img", "qcow2")).not.toThrow();
-  });
-
-  it("refuses formats ConvertedVolume does not take", () => {
-    expect(() => checkFormatAgainstName("/srv/disk.vdi", "vdi")).toThrow(
-      "source: /srv/disk.vdi is a vdi image; ConvertedVolume takes vmdk (VMware), OVA, qcow2 and raw images. Convert it with qemu-img first.",
     );
   });
 });

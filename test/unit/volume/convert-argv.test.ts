@@ -1,18 +1,30 @@
 import {
+  checkArgv,
   convertArgv,
   createTargetArgv,
   DEFAULT_TUNING,
-  fileRangeName,
+  infoArgv,
   measureArgv,
   ioUringRefused,
   optionValue,
   parseMeasure,
   readsInsideFile,
+  SourceLink,
   sourceName,
 } from "../../../components/volume/convert-argv";
 
+const sparse = (file: string): SourceLink => ({
+  file,
+  format: "vmdk",
+  vmdk: { createType: "monolithicSparse" },
+});
+const json = (name: string): unknown => {
+  expect(name.startsWith("json:")).toBe(true);
+  return JSON.parse(name.slice("json:".length));
+};
+
 describe("convertArgv", () => {
-  it("builds the provider's conversion: detected format, progress, the default tuning, no -U", () => {
+  it("builds the provider's conversion: pinned formats, progress, the default tuning, no -U", () => {
     expect(DEFAULT_TUNING).toEqual({
       coroutines: 16,
       outOfOrderWrites: true,
@@ -20,12 +32,7 @@ describe("convertArgv", () => {
     });
     expect(
       convertArgv({
-        inputFormat: "vmdk",
-        input: "/srv/RHEL7_Server-000002.vmdk",
-        links: [
-          { file: "/srv/RHEL7_Server-000002.vmdk", vmdk: { createType: "monolithicSparse" } },
-          { file: "/srv/RHEL7_Server.vmdk", vmdk: { createType: "monolithicSparse" } },
-        ],
+        links: [sparse("/srv/RHEL7_Server-000002.vmdk"), sparse("/srv/RHEL7_Server.vmdk")],
         output: "/pool/.c.qcow2.nestlab-partial-1",
         progress: true,
       }),
@@ -40,7 +47,8 @@ describe("convertArgv", () => {
       "-W",
       "-n",
       "--target-is-zero",
-      'json:{"file":{"driver":"file","filename":"/srv/RHEL7_Server-000002.vmdk","aio":"io_uring"},"backing":{"file":{"aio":"io_uring"}}}',
+      'json:{"driver":"vmdk","file":{"driver":"file","filename":"/srv/RHEL7_Server-000002.vmdk","aio":"io_uring"},' +
+        '"backing":{"driver":"vmdk","file":{"driver":"file","filename":"/srv/RHEL7_Server.vmdk","aio":"io_uring"},"backing":null}}',
       "--target-image-opts",
       "driver=qcow2,file.driver=file,file.filename=/pool/.c.qcow2.nestlab-partial-1,file.aio=io_uring",
     ]);
@@ -49,8 +57,7 @@ describe("convertArgv", () => {
   it("compresses, and leaves -W out of compressed conversions (qemu-img refuses both)", () => {
     expect(
       convertArgv({
-        inputFormat: "vmdk",
-        input: "/a.vmdk",
+        links: [sparse("/a.vmdk")],
         output: "/o",
         compression: true,
         tuning: { outOfOrderWrites: true },
@@ -63,7 +70,7 @@ describe("convertArgv", () => {
       "-c",
       "-n",
       "--target-is-zero",
-      "/a.vmdk",
+      'json:{"driver":"vmdk","file":{"driver":"file","filename":"/a.vmdk"},"backing":null}',
       "--target-image-opts",
       "driver=qcow2,file.driver=file,file.filename=/o",
     ]);
@@ -72,8 +79,7 @@ describe("convertArgv", () => {
   it("builds every knob the benchmark tries", () => {
     expect(
       convertArgv({
-        inputFormat: "vmdk",
-        input: "/a",
+        links: [sparse("/a")],
         output: "/o",
         tuning: {
           coroutines: 4,
@@ -97,7 +103,7 @@ describe("convertArgv", () => {
       "none",
       "-n",
       "--target-is-zero",
-      "/a",
+      'json:{"driver":"vmdk","file":{"driver":"file","filename":"/a","aio":"threads"},"backing":null}',
       "--target-image-opts",
       "driver=qcow2,file.driver=file,file.filename=/o,file.aio=threads",
     ]);
@@ -105,14 +111,23 @@ describe("convertArgv", () => {
 
   it("refuses a coroutine count qemu-img would refuse", () => {
     expect(() =>
-      convertArgv({ inputFormat: "raw", input: "/a", output: "/o", tuning: { coroutines: 17 } }),
+      convertArgv({
+        links: [{ file: "/a", format: "raw" }],
+        output: "/o",
+        tuning: { coroutines: 17 },
+      }),
     ).toThrow("coroutines must be 1 to 16, not 17");
   });
 
   it("keeps a hostile file name a single argument, and doubles commas inside the target's options", () => {
     const evil = `/srv/it's a "disk" $(touch /tmp/pwned).vmdk`;
-    const argv = convertArgv({ inputFormat: "vmdk", input: evil, output: "/pool/a,b=c.qcow2" });
-    expect(argv.filter((a) => a === evil)).toHaveLength(1);
+    const argv = convertArgv({ links: [sparse(evil)], output: "/pool/a,b=c.qcow2" });
+    const source = argv[argv.length - 3];
+    expect(json(source)).toEqual({
+      driver: "vmdk",
+      file: { driver: "file", filename: evil, aio: "io_uring" },
+      backing: null,
+    });
     expect(argv[argv.length - 1]).toBe(
       "driver=qcow2,file.driver=file,file.filename=/pool/a,,b=c.qcow2,file.aio=io_uring",
     );
@@ -121,54 +136,114 @@ describe("convertArgv", () => {
 });
 
 describe("sourceName", () => {
-  const sparse = (file: string) => ({ file, vmdk: { createType: "monolithicSparse" } });
+  it("pins every link's format and file, the base without a backing file", () => {
+    const links: SourceLink[] = [
+      { file: "/srv/top.qcow2", format: "qcow2" },
+      { file: "/srv/mid.vmdk", format: "vmdk", vmdk: { createType: "streamOptimized" } },
+      { file: "/srv/base.raw", format: "raw" },
+    ];
+    expect(json(sourceName(links))).toEqual({
+      driver: "qcow2",
+      file: { driver: "file", filename: "/srv/top.qcow2" },
+      backing: {
+        driver: "vmdk",
+        file: { driver: "file", filename: "/srv/mid.vmdk" },
+        backing: { driver: "raw", file: { driver: "file", filename: "/srv/base.raw" } },
+      },
+    });
+    expect(json(sourceName([links[0]]))).toEqual({
+      driver: "qcow2",
+      file: { driver: "file", filename: "/srv/top.qcow2" },
+      backing: null,
+    });
+  });
+
+  it("pins each extent file of a descriptor to the file driver (regular files only)", () => {
+    const split: SourceLink = {
+      file: "/srv/s.vmdk",
+      format: "vmdk",
+      vmdk: { createType: "twoGbMaxExtentFlat", extentFiles: 3 },
+    };
+    expect(json(sourceName([split], "io_uring"))).toEqual({
+      driver: "vmdk",
+      file: { driver: "file", filename: "/srv/s.vmdk" },
+      extents: { "0": { driver: "file" }, "1": { driver: "file" }, "2": { driver: "file" } },
+      backing: null,
+    });
+  });
 
   it("sets aio on the file of every monolithicSparse link, in chain order", () => {
-    const name = sourceName(
-      "/srv/c.vmdk",
-      [sparse("/srv/c.vmdk"), sparse("/srv/b.vmdk"), sparse("/srv/a.vmdk")],
-      "io_uring",
-    );
-    expect(JSON.parse(name.slice("json:".length))).toEqual({
+    expect(
+      json(
+        sourceName(
+          [sparse("/srv/c.vmdk"), sparse("/srv/b.vmdk"), sparse("/srv/a.vmdk")],
+          "io_uring",
+        ),
+      ),
+    ).toEqual({
+      driver: "vmdk",
       file: { driver: "file", filename: "/srv/c.vmdk", aio: "io_uring" },
-      backing: { file: { aio: "io_uring" }, backing: { file: { aio: "io_uring" } } },
+      backing: {
+        driver: "vmdk",
+        file: { driver: "file", filename: "/srv/b.vmdk", aio: "io_uring" },
+        backing: {
+          driver: "vmdk",
+          file: { driver: "file", filename: "/srv/a.vmdk", aio: "io_uring" },
+          backing: null,
+        },
+      },
     });
   });
 
   it("leaves the links QEMU may read past their end on its threads (split, streamOptimized, raw, qcow2)", () => {
-    const split = { file: "/srv/s.vmdk", vmdk: { createType: "twoGbMaxExtentSparse" } };
-    expect(
-      JSON.parse(sourceName("/srv/t.vmdk", [sparse("/srv/t.vmdk"), split], "threads").slice(5)),
-    ).toEqual({
-      file: { driver: "file", filename: "/srv/t.vmdk", aio: "threads" },
-    });
-    expect(
-      JSON.parse(sourceName("/srv/t.vmdk", [split, sparse("/srv/b.vmdk")], "io_uring").slice(5)),
-    ).toEqual({
-      file: { driver: "file", filename: "/srv/t.vmdk" },
-      backing: { file: { aio: "io_uring" } },
+    const split: SourceLink = {
+      file: "/srv/s.vmdk",
+      format: "vmdk",
+      vmdk: { createType: "twoGbMaxExtentSparse", extentFiles: 1 },
+    };
+    expect(json(sourceName([split, sparse("/srv/b.vmdk")], "io_uring"))).toEqual({
+      driver: "vmdk",
+      file: { driver: "file", filename: "/srv/s.vmdk" },
+      extents: { "0": { driver: "file" } },
+      backing: {
+        driver: "vmdk",
+        file: { driver: "file", filename: "/srv/b.vmdk", aio: "io_uring" },
+        backing: null,
+      },
     });
     for (const link of [
       split,
-      { file: "/srv/o.vmdk", vmdk: { createType: "streamOptimized" } },
-      { file: "/srv/r.img" },
-      { file: "/srv/q.qcow2" },
+      { file: "/srv/o.vmdk", format: "vmdk", vmdk: { createType: "streamOptimized" } },
+      { file: "/srv/r.img", format: "raw" },
+      { file: "/srv/q.qcow2", format: "qcow2" },
     ]) {
-      expect(sourceName(link.file, [link], "io_uring")).toBe(link.file);
+      expect(sourceName([link], "io_uring")).toBe(sourceName([link]));
     }
     expect(readsInsideFile(sparse("/a"))).toBe(true);
     expect(readsInsideFile(split)).toBe(false);
   });
 
-  it("keeps a json: name (a disk inside an OVA) as it is", () => {
-    const ova = fileRangeName("/srv/lab.ova", 2560, 138752);
-    expect(sourceName(ova, [sparse("/srv/lab.ova#disk1.vmdk")], "io_uring")).toBe(ova);
+  it("reads a disk inside an OVA as a byte range of it, never through io_uring", () => {
+    const disk: SourceLink = {
+      file: "/srv/a b.ova",
+      format: "vmdk",
+      vmdk: { createType: "monolithicSparse" },
+      range: { offset: 2560, sizeBytes: 138752 },
+    };
+    expect(sourceName([disk], "io_uring")).toBe(
+      'json:{"driver":"vmdk","file":{"driver":"raw","offset":2560,"size":138752,' +
+        '"file":{"driver":"file","filename":"/srv/a b.ova"}},"backing":null}',
+    );
   });
 
   it("keeps a hostile file name intact inside the JSON", () => {
     const evil = `/srv/it's a "disk", $(touch /tmp/pwned)\\.vmdk`;
-    const name = sourceName(evil, [sparse(evil)], "io_uring");
-    expect((JSON.parse(name.slice(5)) as { file: { filename: string } }).file.filename).toBe(evil);
+    const tree = json(sourceName([sparse(evil)], "io_uring")) as { file: { filename: string } };
+    expect(tree.file.filename).toBe(evil);
+  });
+
+  it("refuses an empty chain", () => {
+    expect(() => sourceName([])).toThrow("sourceName: no links");
   });
 });
 
@@ -211,7 +286,7 @@ describe("the other qemu-img argv", () => {
       "/o",
       "4294967296",
     ]);
-    expect(measureArgv({ inputFormat: "vmdk", input: "/a.vmdk", preallocation: "full" })).toEqual([
+    expect(measureArgv({ links: [sparse("/a.vmdk")], preallocation: "full" })).toEqual([
       "qemu-img",
       "measure",
       "--output=json",
@@ -221,7 +296,7 @@ describe("the other qemu-img argv", () => {
       "preallocation=full",
       "-f",
       "vmdk",
-      "/a.vmdk",
+      'json:{"driver":"vmdk","file":{"driver":"file","filename":"/a.vmdk"},"backing":null}',
     ]);
   });
 
@@ -236,12 +311,11 @@ describe("the other qemu-img argv", () => {
     });
   });
 
-  it("names a byte range of an OVA as a json: file, with or without a format", () => {
-    expect(fileRangeName("/srv/a b.ova", 2560, 138752)).toBe(
-      'json:{"file":{"driver":"raw","offset":2560,"size":138752,"file":{"driver":"file","filename":"/srv/a b.ova"}}}',
-    );
-    expect(fileRangeName("/x.ova", 512, 1024, "vmdk")).toBe(
-      'json:{"driver":"vmdk","file":{"driver":"raw","offset":512,"size":1024,"file":{"driver":"file","filename":"/x.ova"}}}',
-    );
+  it("inspects and checks one link alone: format pinned, no backing file opened", () => {
+    const top: SourceLink = { file: "/srv/top.qcow2", format: "qcow2" };
+    const name =
+      'json:{"driver":"qcow2","file":{"driver":"file","filename":"/srv/top.qcow2"},"backing":null}';
+    expect(infoArgv(top)).toEqual(["qemu-img", "info", "--output=json", "-f", "qcow2", name]);
+    expect(checkArgv(top)).toEqual(["qemu-img", "check", "-q", "-f", "qcow2", name]);
   });
 });

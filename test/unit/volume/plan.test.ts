@@ -10,6 +10,7 @@ function source(links: ImageInfo[], ovaMember?: string): InspectedSource {
     selected: links,
     input: links[0].file,
     inputFormat: links[0].format,
+    open: links.map((l) => ({ file: l.file, format: l.format })),
     chain: [],
     fingerprint: {},
     identity: {},
@@ -57,6 +58,13 @@ describe("planVolume", () => {
       outputFormat: "raw",
       volumeName: "c.img",
     });
+  });
+
+  it("converts a raw disk that holds another format's header: libvirt would probe the volume as that format", () => {
+    const r = validateVolumeArgs({ source: "/srv/guest.img", pool: "p", sourceFormat: "raw" });
+    expect(
+      planVolume(r, source([{ ...image("/srv/guest.img", "raw"), headerFormat: "qcow2" }]), "c"),
+    ).toMatchObject({ action: "convert", outputFormat: "qcow2", volumeName: "c.qcow2" });
   });
 
   it("converts a qcow2 when asked, and a qcow2 overlay always (its backing file would stay outside the pool)", () => {
