@@ -198,7 +198,7 @@ export class RhceLab extends pulumi.ComponentResource {
           },
         ],
         networks: pulumi
-          .all([pulumi.output(c.networks ?? []), this.network?.networkName])
+          .all([pulumi.output(c.networks ?? []), this.network?.ref])
           .apply(([extra, net]) => [...sshForward, ...(net ? [{ network: net }] : []), ...extra]),
         vnc: c.vnc ?? { listen: "127.0.0.1", display: 20 },
         serial: c.serial ?? { type: "tcp", host: "127.0.0.1", port: 4444 },

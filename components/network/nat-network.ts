@@ -57,6 +57,12 @@ export class NatNetwork extends pulumi.ComponentResource {
   readonly uuid: pulumi.Output<string>;
   /** The host bridge libvirt made. */
   readonly bridge: pulumi.Output<string>;
+  /**
+   * The network's name for a domain's NIC, known only once the network
+   * exists: a domain planned in the same update as its network is not
+   * checked against a network that is still to be made.
+   */
+  readonly ref: pulumi.Output<string>;
 
   constructor(name: string, args: NatNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:network:NatNetwork", name, {}, opts);
@@ -78,6 +84,7 @@ export class NatNetwork extends pulumi.ComponentResource {
     this.networkName = net.networkName;
     this.uuid = net.uuid;
     this.bridge = net.bridge;
+    this.ref = pulumi.all([net.networkName, net.uuid]).apply(([networkName]) => networkName);
     this.registerOutputs({ networkName: this.networkName, uuid: this.uuid, bridge: this.bridge });
   }
 }

@@ -104,18 +104,27 @@ async function reviewNow(): Promise<{ facts: ReviewFacts; markdown: string }> {
   return r;
 }
 
-/** Runs `body` with the config changed, and puts the config back. */
+/**
+ * Runs `body` with config values set (path keys), then removes what `remove`
+ * names and puts `restore` back: the stack is as it was for the next case.
+ */
 async function withConfig(
-  values: Record<string, string | { value: string; secret: true }>,
+  change: {
+    set: Record<string, string | { value: string; secret: true }>;
+    remove?: string[];
+    restore?: Record<string, string>;
+  },
   body: () => Promise<void>,
 ): Promise<void> {
-  for (const [k, v] of Object.entries(values)) {
+  for (const [k, v] of Object.entries(change.set)) {
     await lab.stack.setConfig(k, typeof v === "string" ? { value: v } : v, true);
   }
   try {
     await body();
   } finally {
-    for (const k of Object.keys(values)) await lab.stack.removeConfig(k, true);
+    for (const k of change.remove ?? []) await lab.stack.removeConfig(k, true);
+    for (const [k, v] of Object.entries(change.restore ?? {}))
+      await lab.stack.setConfig(k, { value: v }, true);
   }
 }
 
@@ -138,95 +147,104 @@ test("no change: one line", async () => {
 }, 300_000);
 
 test("memory within the maximum: live, and a comment under 25 lines", async () => {
-  await lab.stack.setConfig("nestlab:classroom.memoryMiB", { value: "2560" }, true);
-  try {
-    const { facts, markdown } = await reviewNow();
-    expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
-      [host(), "update", "live", "memoryMiB; applies while running"],
-    ]);
-    expect(facts.consequences).toEqual([]);
-    expect(markdown).toBe(
-      [
-        `**1 change** to stack \`${stackName}\`: 1 live.`,
-        "",
-        "Loses data: no · Downtime: no · Touches the host: no · Opens a port: no",
-        "",
-        "| Resource | Action | Impact | Why |",
-        "| --- | --- | --- | --- |",
-        `| classroom host \`${id}\` | update | live | memoryMiB; applies while running |`,
-        "",
-        "<details><summary>Property changes</summary>",
-        "",
-        `**classroom host ${id}**`,
-        "",
-        "- `memoryMiB`: `2048` → `2560`",
-        "",
-        "</details>",
-        "",
-        `<!-- nestlab-review stack=${stackName} -->`,
-        "",
-      ].join("\n"),
-    );
-    expect(markdown.split("\n").length).toBeLessThan(25);
-  } finally {
-    await lab.stack.setConfig("nestlab:classroom.memoryMiB", { value: "2048" }, true);
-  }
+  await withConfig(
+    {
+      set: { "nestlab:classroom.memoryMiB": "2560" },
+      restore: { "nestlab:classroom.memoryMiB": "2048" },
+    },
+    async () => {
+      const { facts, markdown } = await reviewNow();
+      expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
+        [host(), "update", "live", "memoryMiB; applies while running"],
+      ]);
+      expect(facts.consequences).toEqual([]);
+      expect(markdown).toBe(
+        [
+          `**1 change** to stack \`${stackName}\`: 1 live.`,
+          "",
+          "Loses data: no · Downtime: no · Touches the host: no · Opens a port: no",
+          "",
+          "| Resource | Action | Impact | Why |",
+          "| --- | --- | --- | --- |",
+          `| classroom host \`${id}\` | update | live | memoryMiB; applies while running |`,
+          "",
+          "<details><summary>Property changes</summary>",
+          "",
+          `**classroom host ${id}**`,
+          "",
+          "- `memoryMiB`: `2048` → `2560`",
+          "",
+          "</details>",
+          "",
+          `<!-- nestlab-review stack=${stackName} -->`,
+          "",
+        ].join("\n"),
+      );
+      expect(markdown.split("\n").length).toBeLessThan(25);
+    },
+  );
 }, 300_000);
 
 test("a CPU model change: a restart, and the lab machines inside named as stopping with it", async () => {
-  await lab.stack.setConfig("nestlab:classroom.cpu.model", { value: "Opteron_G2" }, true);
-  try {
-    const { facts, markdown } = await reviewNow();
-    expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
-      [host(), "update", "restart", `cpu; ${SHUTDOWN}, then started`],
-    ]);
-    expect(facts.consequences).toEqual([
-      {
-        kind: "downtime",
-        resource: host(),
-        text: `${host()} restarts (cpu): ${SHUTDOWN}, then started again, and the lab machines in it (${LAB}) stop with it.`,
-      },
-    ]);
-    expect(facts.answers).toEqual({
-      losesData: false,
-      downtime: true,
-      touchesHost: false,
-      opensPort: false,
-    });
-    expect(markdown).toBe(
-      [
-        `**1 change** to stack \`${stackName}\`: 1 restart.`,
-        "",
-        "Loses data: no · Downtime: **yes** · Touches the host: no · Opens a port: no",
-        "",
-        "| Resource | Action | Impact | Why |",
-        "| --- | --- | --- | --- |",
-        `| classroom host \`${id}\` | update | restart | cpu; ${SHUTDOWN}, then started |`,
-        "",
-        "#### Consequences",
-        "",
-        `- **Downtime**: ${host()} restarts (cpu): ${SHUTDOWN}, then started again, and the lab machines in it (${LAB}) stop with it.`,
-        "",
-        "<details><summary>Property changes</summary>",
-        "",
-        `**classroom host ${id}**`,
-        "",
-        '- `cpu.model`: `"qemu64"` → `"Opteron_G2"`',
-        "",
-        "</details>",
-        "",
-        `<!-- nestlab-review stack=${stackName} -->`,
-        "",
-      ].join("\n"),
-    );
-  } finally {
-    await lab.stack.setConfig("nestlab:classroom.cpu.model", { value: "qemu64" }, true);
-  }
+  await withConfig(
+    {
+      set: { "nestlab:classroom.cpu.model": "Opteron_G2" },
+      restore: { "nestlab:classroom.cpu.model": "qemu64" },
+    },
+    async () => {
+      const { facts, markdown } = await reviewNow();
+      expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
+        [host(), "update", "restart", `cpu; ${SHUTDOWN}, then started`],
+      ]);
+      expect(facts.consequences).toEqual([
+        {
+          kind: "downtime",
+          resource: host(),
+          text: `${host()} restarts (cpu): ${SHUTDOWN}, then started again, and the lab machines in it (${LAB}) stop with it.`,
+        },
+      ]);
+      expect(facts.answers).toEqual({
+        losesData: false,
+        downtime: true,
+        touchesHost: false,
+        opensPort: false,
+      });
+      expect(markdown).toBe(
+        [
+          `**1 change** to stack \`${stackName}\`: 1 restart.`,
+          "",
+          "Loses data: no · Downtime: **yes** · Touches the host: no · Opens a port: no",
+          "",
+          "| Resource | Action | Impact | Why |",
+          "| --- | --- | --- | --- |",
+          `| classroom host \`${id}\` | update | restart | cpu; ${SHUTDOWN}, then started |`,
+          "",
+          "#### Consequences",
+          "",
+          `- **Downtime**: ${host()} restarts (cpu): ${SHUTDOWN}, then started again, and the lab machines in it (${LAB}) stop with it.`,
+          "",
+          "<details><summary>Property changes</summary>",
+          "",
+          `**classroom host ${id}**`,
+          "",
+          '- `cpu.model`: `"qemu64"` → `"Opteron_G2"`',
+          "",
+          "</details>",
+          "",
+          `<!-- nestlab-review stack=${stackName} -->`,
+          "",
+        ].join("\n"),
+      );
+    },
+  );
 }, 300_000);
 
 test("a NAT network added: a bridge on the host, and the classroom host restarts for its new NIC", async () => {
   await withConfig(
-    { "nestlab:natNetwork.networkName": id, "nestlab:natNetwork.address": NAT_ADDRESS },
+    {
+      set: { "nestlab:natNetwork.networkName": id, "nestlab:natNetwork.address": NAT_ADDRESS },
+      remove: ["nestlab:natNetwork"],
+    },
     async () => {
       const { facts } = await reviewNow();
       expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
@@ -258,8 +276,12 @@ test("a NAT network added: a bridge on the host, and the classroom host restarts
 test("VNC moved to 0.0.0.0 with a password: reachable from outside, the password only as [secret]", async () => {
   await withConfig(
     {
-      "nestlab:classroom.vnc.listen": "0.0.0.0",
-      "nestlab:classroom.vnc.password": { value: VNC_PASSWORD, secret: true },
+      set: {
+        "nestlab:classroom.vnc.listen": "0.0.0.0",
+        "nestlab:classroom.vnc.password": { value: VNC_PASSWORD, secret: true },
+      },
+      remove: ["nestlab:classroom.vnc.password"],
+      restore: { "nestlab:classroom.vnc.listen": "127.0.0.1" },
     },
     async () => {
       const { facts } = await reviewNow();
