@@ -269,6 +269,14 @@ function deleteDetail(c: Change): string {
 
 function replaceDetail(c: Change): string {
   const reasons = c.step.replaceReasons ?? [];
+  if (c.role.kind === "classroom-host" || c.role.kind === "domain") {
+    // The domain's own plan says why, with its reason ("disks (disk replaced: …)").
+    const plan = parseUpdatePlan(c.news.updatePlan);
+    if (plan && plan.replace.length > 0)
+      return plan.replace
+        .map((e) => (e.reason ? `${e.property} (${e.reason})` : e.property))
+        .join(", ");
+  }
   if (c.role.kind === "disk" && reasons.includes("sourceFingerprint")) {
     const others = reasons.filter((r) => r !== "sourceFingerprint");
     return ["source content changed", ...others].join(", ");
@@ -486,9 +494,14 @@ function domainConsequences(c: Change, row: Row, steps: readonly PreviewStep[], 
   const withThem =
     inside.length > 0 ? `, and the lab machines in it (${inside.join(", ")}) stop with it` : "";
   if (c.action === "replace" || (c.action === "update" && row.impact === "replace")) {
+    const withDisk = parseUpdatePlan(c.news.updatePlan)?.replace.some(
+      (e) => e.property === "disks" && e.reason !== undefined,
+    );
     add(
       "state-lost",
-      `${who} is replaced (${row.detail}): it is undefined and defined anew, so what ran in it, its memory and its NVRAM are lost (its disk stays).`,
+      withDisk
+        ? `${who} is replaced with its disk (${row.detail}): it is shut down and undefined before the disk is deleted, then defined and started on the new one, so what ran in it and its memory are lost.`
+        : `${who} is replaced (${row.detail}): it is undefined and defined anew, so what ran in it, its memory and its NVRAM are lost (its disk stays).`,
     );
     if (wasRunning)
       add("downtime", `${who} stops (${shutdown(c.olds)}) while it is replaced${withThem}.`);

@@ -8,6 +8,7 @@ import { review, ReviewFacts } from "../../../review";
 import { runPreview } from "../../../review/run";
 import { ensureStandinImage, StandinImage } from "../../support/standin";
 import { freePort } from "../../support/ports";
+import { recordPreview } from "../../support/review-record";
 import { PROJECT_DIR, throwawayStack, ThrowawayStack } from "../harness";
 
 // `npm run review` on the real engine: the dev stack's lab (the stand-in
@@ -83,7 +84,7 @@ afterAll(async () => {
 }, 600_000);
 
 /** The preview on the real engine, reviewed; no secret anywhere in what a reviewer or a tool sees. */
-async function reviewNow(): Promise<{ facts: ReviewFacts; markdown: string }> {
+async function reviewNow(name: string): Promise<{ facts: ReviewFacts; markdown: string }> {
   const ws = lab.stack.workspace as LocalWorkspace;
   const raw = await runPreview({
     stack: stackName,
@@ -91,6 +92,13 @@ async function reviewNow(): Promise<{ facts: ReviewFacts; markdown: string }> {
     env: { ...ws.envVars, PULUMI_HOME: ws.pulumiHome! },
     pulumi: path.join(process.env.NESTLAB_ENGINE_ROOT!, "bin", "pulumi"),
   });
+  await recordPreview(name, raw, [
+    [stackName, "dev"],
+    [id, "jiaoshiji"],
+    [src, "/var/lib/nestlab/RHEL7.0_Server"],
+    [PROJECT_DIR, "/srv/nestlab"],
+    [os.homedir(), "/home/lab"],
+  ]);
   const r = review(raw, stackName);
   expect(r.facts.errors).toEqual([]);
   const json = JSON.stringify(r.facts);
@@ -133,7 +141,7 @@ const LAB = "classroom, desktop, server";
 const SHUTDOWN = "ACPI shutdown, forced off after 60 s";
 
 test("no change: one line", async () => {
-  const { facts, markdown } = await reviewNow();
+  const { facts, markdown } = await reviewNow("no-change");
   expect(facts.rows).toEqual([]);
   expect(facts.consequences).toEqual([]);
   expect(markdown).toBe(
@@ -153,7 +161,7 @@ test("memory within the maximum: live, and a comment under 25 lines", async () =
       restore: { "nestlab:classroom.memoryMiB": "2048" },
     },
     async () => {
-      const { facts, markdown } = await reviewNow();
+      const { facts, markdown } = await reviewNow("memory-live");
       expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
         [host(), "update", "live", "memoryMiB; applies while running"],
       ]);
@@ -192,7 +200,7 @@ test("a CPU model change: a restart, and the lab machines inside named as stoppi
       restore: { "nestlab:classroom.cpu.model": "qemu64" },
     },
     async () => {
-      const { facts, markdown } = await reviewNow();
+      const { facts, markdown } = await reviewNow("cpu-model");
       expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
         [host(), "update", "restart", `cpu; ${SHUTDOWN}, then started`],
       ]);
@@ -246,7 +254,7 @@ test("a NAT network added: a bridge on the host, and the classroom host restarts
       remove: ["nestlab:natNetwork"],
     },
     async () => {
-      const { facts } = await reviewNow();
+      const { facts } = await reviewNow("nat-network");
       expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
         [`NAT network ${id}`, "create", "create", `${NAT_ADDRESS}/24`],
         [host(), "update", "restart", `networks known after up; ${SHUTDOWN}, then started`],
@@ -284,7 +292,7 @@ test("VNC moved to 0.0.0.0 with a password: reachable from outside, the password
       restore: { "nestlab:classroom.vnc.listen": "127.0.0.1" },
     },
     async () => {
-      const { facts } = await reviewNow();
+      const { facts } = await reviewNow("vnc-exposed");
       expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
         [host(), "update", "restart", `vnc, vncPassword; ${SHUTDOWN}, then started`],
       ]);
@@ -324,7 +332,7 @@ test("VNC moved to 0.0.0.0 with a password: reachable from outside, the password
 test("the host's nested setting made where the stack skipped it: the host is touched", async () => {
   await lab.stack.setConfig("nestlab:hostNested", { value: "enable" });
   try {
-    const { facts } = await reviewNow();
+    const { facts } = await reviewNow("nested-create");
     expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
       ["host nested setting", "create", "create", 'mode "enable"'],
       [host(), "update", "restart", `hostVendor known after up; ${SHUTDOWN}, then started`],
@@ -348,7 +356,7 @@ test("the source's content changed: the disk replaced, the loss spelled out, and
   // A write through QEMU gives the delta a new CID, as VMware does when the VM runs again.
   const delta = path.join(src, path.basename(image.deltaVmdk));
   execFileSync("qemu-io", ["-f", "vmdk", "-c", "write -P 0x5a 1M 64k", delta]);
-  const { facts } = await reviewNow();
+  const { facts } = await reviewNow("source-changed");
   const disk = `classroom disk ${id}.qcow2`;
   expect(facts.rows.map((r) => [r.resource, r.action, r.impact])).toEqual([
     [disk, "replace", "replace"],
