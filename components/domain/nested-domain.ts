@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isEventual, isPlainObject, knownParts, validateKnown } from "../core/known";
-import { HostResource } from "../host/host-resource";
+import { childOptions, HostResource } from "../host/host-resource";
 import { hostInputs } from "../host/host-inputs";
 import {
   NestedDomainArgs,
@@ -66,7 +66,7 @@ export class NestedDomain extends pulumi.ComponentResource {
         vncPassword: vnc && pulumi.secret(vnc.apply((v) => v.password)),
         owner,
       },
-      { parent: this },
+      childOptions(this, opts),
     );
     this.uuid = domain.uuid;
     this.domainName = domain.domainName;

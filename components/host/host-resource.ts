@@ -30,3 +30,18 @@ export class HostResource extends pulumi.dynamic.Resource {
     );
   }
 }
+
+/**
+ * The options of a component's child: `{ parent }`, and the component's own
+ * retainOnDelete, which the engine does not pass on to children (protect it
+ * does): set on a component, it keeps everything the component made.
+ */
+export function childOptions(
+  parent: pulumi.ComponentResource,
+  opts: pulumi.ComponentResourceOptions | undefined,
+  more: pulumi.CustomResourceOptions = {},
+): pulumi.CustomResourceOptions {
+  return opts?.retainOnDelete === undefined
+    ? { ...more, parent }
+    : { ...more, parent, retainOnDelete: opts.retainOnDelete };
+}

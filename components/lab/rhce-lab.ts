@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NestedDomain, NestedDomainArgs } from "../domain/nested-domain";
 import { HostConnection } from "../host/connection";
+import { childOptions } from "../host/host-resource";
 import { NestedVirtualization } from "../nested/nested-virtualization";
 import { SourceChange } from "../volume/args";
 import { ConvertedVolume } from "../volume/converted-volume";
@@ -146,7 +147,7 @@ export class RhceLab extends pulumi.ComponentResource {
       this.nested = new NestedVirtualization(
         `${name}-nested`,
         { host: args.host, mode: hostNested },
-        { parent: this },
+        childOptions(this, opts),
       );
     }
     this.volume = new ConvertedVolume(
@@ -159,13 +160,13 @@ export class RhceLab extends pulumi.ComponentResource {
         onSourceChange: args.onSourceChange,
         createPool: args.poolPath === undefined ? undefined : { path: args.poolPath },
       },
-      { parent: this },
+      childOptions(this, opts),
     );
     if (args.natNetwork) {
       this.network = new NatNetwork(
         `${name}-network`,
         { ...args.natNetwork, host: args.host },
-        { parent: this },
+        childOptions(this, opts),
       );
     }
     const sshForward =
@@ -207,7 +208,7 @@ export class RhceLab extends pulumi.ComponentResource {
       },
       // The host's nested setting first: a domain started before it would hold
       // /dev/kvm and make the module reload impossible.
-      { parent: this, dependsOn: this.nested ? [this.nested] : [] },
+      childOptions(this, opts, { dependsOn: this.nested ? [this.nested] : [] }),
     );
     const machines: Record<string, LabMachine> = {};
     if (args.labMachines && c.sshPort !== undefined) {
@@ -228,7 +229,7 @@ export class RhceLab extends pulumi.ComponentResource {
           `${name}-lab-${machine}`,
           { classroomHost, domainName: machine, bootTimeoutSeconds: m.bootTimeoutSeconds },
           // Inside the classroom host: started after it, stopped before it.
-          { parent: this, dependsOn: [this.classroom] },
+          childOptions(this, opts, { dependsOn: [this.classroom] }),
         );
       }
     }

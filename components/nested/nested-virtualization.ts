@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostResource } from "../host/host-resource";
+import { childOptions, HostResource } from "../host/host-resource";
 import { validateKnown } from "../core/known";
 import { isUnknown } from "../core/unknown";
 import { hostInputs } from "../host/host-inputs";
@@ -143,7 +143,7 @@ export class NestedVirtualization extends pulumi.ComponentResource {
         mode: args.mode,
         restoreOnDelete: args.restoreOnDelete ?? false,
       },
-      { parent: this },
+      childOptions(this, opts),
     );
     this.vendor = resource.vendor;
     this.module = resource.module;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostResource } from "../host/host-resource";
+import { childOptions, HostResource } from "../host/host-resource";
 import { validateKnown } from "../core/known";
 import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
@@ -79,7 +79,7 @@ export class NatNetwork extends pulumi.ComponentResource {
         dhcp: args.dhcp,
         autostart: args.autostart,
       },
-      { parent: this },
+      childOptions(this, opts),
     );
     this.networkName = net.networkName;
     this.uuid = net.uuid;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { HostResource } from "../host/host-resource";
+import { childOptions, HostResource } from "../host/host-resource";
 import { validateKnown } from "../core/known";
 import { hasUnknown, isUnknown } from "../core/unknown";
 import { hostInputs } from "../host/host-inputs";
@@ -221,8 +221,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
     super("nestlab:volume:ConvertedVolume", name, {}, opts);
     checkKnownArgs(args, this);
     const host = hostInputs(args.host);
-    // retainOnDelete is not inherited from a parent: hand it to the children that hold the data.
-    const childOpts = { parent: this, retainOnDelete: opts?.retainOnDelete };
+    const childOpts = childOptions(this, opts);
     const pool = args.createPool
       ? new StoragePoolResource(
           `${name}-pool`,
