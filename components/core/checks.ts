@@ -43,12 +43,18 @@ export function optionalBoolean(argument: string, value: unknown): void {
 
 export function nonEmptyName(argument: string, value: unknown, what: string): void {
   if (isUnknown(value)) return;
-  // eslint-disable-next-line no-control-regex
-  if (typeof value !== "string" || value.length === 0 || /[/\u0000-\u001f]/.test(value)) {
+  if (
+    typeof value !== "string" ||
+    value.length === 0 ||
+    // virsh would read a leading "-" as an option, a "/" as a path.
+    value.startsWith("-") ||
+    // eslint-disable-next-line no-control-regex
+    /[/\u0000-\u001f]/.test(value)
+  ) {
     throw new InvalidArgumentError(
       argument,
       value,
-      `${what} (not empty, no "/" or control characters)`,
+      `${what} (not empty, not starting with "-", no "/" or control characters)`,
     );
   }
 }

@@ -52,7 +52,7 @@ export function validateNetworkSpec(raw: Partial<Record<keyof NetworkSpec, unkno
     throw new InvalidArgumentError(
       "networkName",
       networkName,
-      'a libvirt network name (letters, digits, _ . + -), e.g. "rhce"',
+      'a libvirt network name (letters, digits, _ . + -, not starting with . or -), e.g. "rhce"',
     );
   }
   const mode = raw.mode ?? "nat";

@@ -67,6 +67,24 @@ export interface VolumeOptions {
 const POOL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,99}$/;
 /** Volume names are file names in the pool's folder: no slashes, no leading dot or dash. */
 const VOLUME_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}$/;
+const VOLUME_NAME_RULE =
+  'a file name for the volume (letters, digits, _ . + -, not starting with . or -), e.g. "classroom.qcow2"';
+
+/**
+ * The volume's name when volumeName is not given: `<resource name>.qcow2`
+ * (`.img` for a raw copy), under the same rule as a given one.
+ */
+export function defaultVolumeName(resourceName: string, extension: "qcow2" | "img"): string {
+  const name = `${resourceName}.${extension}`;
+  if (!VOLUME_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      "volumeName",
+      name,
+      `${VOLUME_NAME_RULE}; the default, the resource's name + ".${extension}", is not one: set volumeName`,
+    );
+  }
+  return name;
+}
 
 /**
  * Checks a ConvertedVolume's arguments (names prefixed with `prefix`) and
@@ -95,11 +113,7 @@ export function validateVolumeArgs(args: PlainVolumeArgs, prefix = ""): VolumeOp
     volumeName !== undefined &&
     (typeof volumeName !== "string" || !VOLUME_NAME.test(volumeName))
   ) {
-    throw new InvalidArgumentError(
-      at("volumeName"),
-      volumeName,
-      'a file name for the volume (letters, digits, _ . + -, not starting with . or -), e.g. "classroom.qcow2"',
-    );
+    throw new InvalidArgumentError(at("volumeName"), volumeName, VOLUME_NAME_RULE);
   }
   const mode = args.mode ?? "flatten";
   if (!CONVERSION_MODES.includes(mode as ConversionMode)) {
@@ -202,7 +216,7 @@ export function validatePoolName(pool: unknown, argument = "pool"): string {
     throw new InvalidArgumentError(
       argument,
       pool,
-      "the name of a libvirt storage pool (letters, digits, _ . + -), as `virsh pool-list --all` shows it",
+      "the name of a libvirt storage pool (letters, digits, _ . + -, not starting with . or -), as `virsh pool-list --all` shows it",
     );
   }
   return pool;

@@ -6,6 +6,7 @@ import { hostInputs } from "../host/host-inputs";
 import { HostConnection } from "../host/connection";
 import {
   ConversionMode,
+  defaultVolumeName,
   PlainVolumeArgs,
   Preallocation,
   Qcow2Compat,
@@ -219,7 +220,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
 
   constructor(name: string, args: ConvertedVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:volume:ConvertedVolume", name, {}, opts);
-    checkKnownArgs(args, this);
+    checkKnownArgs(name, args, this);
     const host = hostInputs(args.host);
     const childOpts = childOptions(this, opts);
     const pool = args.createPool
@@ -277,7 +278,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
  * Validates the arguments that are plain values now (the provider's check
  * validates the rest once known), so a typo fails before the engine starts work.
  */
-function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): void {
+function checkKnownArgs(name: string, args: ConvertedVolumeArgs, resource: pulumi.Resource): void {
   // The arguments: the replacing properties but the fingerprint, which check() adds, onSourceChange
   // and sourceFormat (the format it pins is in the fingerprint).
   const keys = [
@@ -289,6 +290,7 @@ function checkKnownArgs(args: ConvertedVolumeArgs, resource: pulumi.Resource): v
     const values = Object.fromEntries(keys.map((k) => [k, known[k]]));
     // The volume's checks relate its arguments to each other: they run once all are known.
     if (!hasUnknown(values)) validateVolumeArgs(values);
+    if (values.volumeName === undefined) defaultVolumeName(name, "qcow2");
     const pool = known.createPool as { path?: unknown } | undefined;
     if (pool !== undefined && !isUnknown(pool) && !isUnknown(pool.path))
       validatePoolPath(pool.path);

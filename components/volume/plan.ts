@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../core/errors";
-import { asksForConversion, VolumeOptions } from "./args";
+import { asksForConversion, defaultVolumeName, VolumeOptions } from "./args";
 import { ChainLink, ImageInfo } from "./chain";
 import { SourceLink } from "./convert-argv";
 
@@ -81,7 +81,9 @@ export function planVolume(
   return {
     action,
     outputFormat,
-    volumeName: options.volumeName ?? `${resourceName}.${outputFormat === "raw" ? "img" : "qcow2"}`,
+    volumeName:
+      options.volumeName ??
+      defaultVolumeName(resourceName, outputFormat === "raw" ? "img" : "qcow2"),
     virtualSizeBytes: resizeToBytes ?? top.virtualSizeBytes,
     resizeToBytes,
   };

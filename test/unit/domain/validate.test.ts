@@ -20,27 +20,27 @@ describe("validateDomainSpec", () => {
     [
       "an empty name",
       { domainName: "" },
-      'domainName: "" is not valid; expected a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
+      'domainName: "" is not valid; expected a libvirt domain name: 1 to 200 characters, not starting with "-", no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
     ],
     [
       "a name with a slash",
       { domainName: "a/b" },
-      'domainName: "a/b" is not valid; expected a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
+      'domainName: "a/b" is not valid; expected a libvirt domain name: 1 to 200 characters, not starting with "-", no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
     ],
     [
       "a name with a newline",
       { domainName: "a\nb" },
-      'domainName: "a\\nb" is not valid; expected a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
+      'domainName: "a\\nb" is not valid; expected a libvirt domain name: 1 to 200 characters, not starting with "-", no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
     ],
     [
       "a name virsh takes for an id",
       { domainName: "42" },
-      'domainName: "42" is not valid; expected a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
+      'domainName: "42" is not valid; expected a libvirt domain name: 1 to 200 characters, not starting with "-", no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
     ],
     [
       "a name shaped like a UUID",
       { domainName: "0f8fad5b-d9cb-469f-a165-70867728950e" },
-      'domainName: "0f8fad5b-d9cb-469f-a165-70867728950e" is not valid; expected a libvirt domain name: 1 to 200 characters, no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
+      'domainName: "0f8fad5b-d9cb-469f-a165-70867728950e" is not valid; expected a libvirt domain name: 1 to 200 characters, not starting with "-", no "/", no newline or other control characters, not only digits and not shaped like a UUID.',
     ],
     [
       "fractional memory",

@@ -21,7 +21,7 @@ describe("validateNetworkSpec", () => {
   it.each([
     [
       { networkName: "a b", address: "10.0.0.1" },
-      'networkName: "a b" is not valid; expected a libvirt network name (letters, digits, _ . + -), e.g. "rhce".',
+      'networkName: "a b" is not valid; expected a libvirt network name (letters, digits, _ . + -, not starting with . or -), e.g. "rhce".',
     ],
     [
       { networkName: "n", address: "10.0.0.1", mode: "bridge" },

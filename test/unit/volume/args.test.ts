@@ -41,7 +41,7 @@ describe("validateVolumeArgs", () => {
     ],
     [
       { pool: "my pool" },
-      'pool: "my pool" is not valid; expected the name of a libvirt storage pool (letters, digits, _ . + -), as `virsh pool-list --all` shows it.',
+      'pool: "my pool" is not valid; expected the name of a libvirt storage pool (letters, digits, _ . + -, not starting with . or -), as `virsh pool-list --all` shows it.',
     ],
     [
       { volumeName: "../x.qcow2" },

@@ -107,4 +107,18 @@ describe("ConvertedVolume", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(registered.filter((r) => r.type.startsWith("pulumi-nodejs:"))).toEqual([]);
   });
+
+  test("refuses a resource name that makes no volume name, when no volumeName is given", async () => {
+    expect(
+      () => new ConvertedVolume("lab/disk", { source: "/srv/a.vmdk", pool: "default" }),
+    ).toThrow(
+      'volumeName: "lab/disk.qcow2" is not valid; expected a file name for the volume (letters, digits, _ . + -, not starting with . or -), e.g. "classroom.qcow2"; the default, the resource\'s name + ".qcow2", is not one: set volumeName.',
+    );
+    const named = new ConvertedVolume("lab/disk", {
+      source: "/srv/a.vmdk",
+      pool: "default",
+      volumeName: "disk.qcow2",
+    });
+    expect(await value(named.path)).toBe("/pool/classroom.qcow2");
+  });
 });
