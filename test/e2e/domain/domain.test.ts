@@ -73,7 +73,7 @@ test("a CPU change previews as a restart", async () => {
 });
 
 test("a domain stopped by hand: refresh finds it, preview shows it, up starts it", async () => {
-  virsh("destroy", domainName);
+  virshRun("destroy", domainName);
   await stack.stack.refresh({ onOutput: () => undefined });
   const p = await preview();
   expect(p.stdout).toMatch(/updatePlan\s*: "restart: cpu" => "live: running"/);
