@@ -19,6 +19,22 @@ export interface HostAccess {
   listDir(path: string): Promise<string[]>;
   /** Whether a program is on the host's PATH. */
   hasCommand(name: string): Promise<boolean>;
+  /**
+   * Starts argv and leaves it running, its standard input open, while the
+   * caller works (a lock holder): resolves once it prints the line `ready`,
+   * throws CommandError if it ends before. `release()` closes its input and
+   * waits for it to end. Nothing held outlives the connection: releasing the
+   * host releases it, and if this process dies its input closes too.
+   */
+  hold(argv: readonly string[], ready: string): Promise<Held>;
+}
+
+/** A program started by HostAccess.hold. */
+export interface Held {
+  /** False once the program has ended (what it held is no longer held). */
+  isHeld(): boolean;
+  /** Closes the program's input and waits for it to end; a second call does nothing. */
+  release(): Promise<void>;
 }
 
 /**

@@ -16,7 +16,7 @@ export function connect(
     return Object.assign(host, { release: () => host.close() });
   }
   const host = new LocalHost(spec.rootDir);
-  return Object.assign(host, { release: async () => undefined });
+  return Object.assign(host, { release: () => host.releaseHeld() });
 }
 
 /** Runs `body` with a connected host and always releases it. */

@@ -2,12 +2,13 @@ import { randomBytes } from "crypto";
 import { promises as fs } from "fs";
 import * as path from "path";
 import { CommandError } from "../core/errors";
-import { HostAccess, RunOptions, RunResult } from "./access";
-import { spawnCollect } from "./spawn";
+import { Held, HostAccess, RunOptions, RunResult } from "./access";
+import { HeldSet, spawnCollect, spawnHeld } from "./spawn";
 
 /** This machine. File paths are taken below `rootDir` (tests use prepared trees). */
 export class LocalHost implements HostAccess {
   readonly label = "this machine";
+  private readonly held = new HeldSet();
 
   constructor(private readonly rootDir = "") {}
 
@@ -84,6 +85,17 @@ export class LocalHost implements HostAccess {
       }
     }
     return false;
+  }
+
+  hold(argv: readonly string[], ready: string): Promise<Held> {
+    return this.held.add(
+      spawnHeld(argv, ready, (r) => new CommandError(argv, r.exitCode, r.stderr, this.label)),
+    );
+  }
+
+  /** Releases whatever hold() still holds. */
+  releaseHeld(): Promise<void> {
+    return this.held.releaseAll();
   }
 
   private at(file: string): string {

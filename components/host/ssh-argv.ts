@@ -5,7 +5,8 @@ import { COMMAND_LOCALE } from "./access";
 export interface SshFiles {
   readonly identityFile?: string;
   readonly knownHostsFile?: string;
-  readonly controlPath: string;
+  /** The shared master connection's socket; none: the command gets a connection of its own. */
+  readonly controlPath?: string;
 }
 
 /**
@@ -28,12 +29,10 @@ export function sshArgv(
     "StrictHostKeyChecking=yes",
     "-o",
     "ServerAliveInterval=15",
-    "-o",
-    "ControlMaster=auto",
-    "-o",
-    `ControlPath=${files.controlPath}`,
-    "-o",
-    "ControlPersist=60",
+    ...(files.controlPath
+      ? ["-o", "ControlMaster=auto", "-o", `ControlPath=${files.controlPath}`]
+      : ["-o", "ControlPath=none"]),
+    ...(files.controlPath ? ["-o", "ControlPersist=60"] : []),
     "-o",
     "LogLevel=ERROR",
   ];

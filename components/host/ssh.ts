@@ -2,10 +2,10 @@ import { promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { CommandError } from "../core/errors";
-import { HostAccess, RunOptions, RunResult } from "./access";
+import { Held, HostAccess, RunOptions, RunResult } from "./access";
 import { SshSpec } from "./connection";
 import { explainSshFailure, SshFiles, sshArgv } from "./ssh-argv";
-import { spawnCollect } from "./spawn";
+import { HeldSet, spawnCollect, spawnHeld } from "./spawn";
 
 /** ssh exits with 255 for its own failures, never for the remote command's. */
 const SSH_FAILURE = 255;
@@ -36,13 +36,14 @@ sync -- "$1" 2>/dev/null || sync`;
  */
 export class SshHost implements HostAccess {
   readonly label: string;
-  private files?: Promise<SshFiles & { dir: string }>;
+  private files?: Promise<SshFiles & { dir: string; controlPath: string }>;
   /**
    * Commands go one at a time: concurrent sessions over one master connection
    * fail at random with a bare exit 255 (seen with dropbear), and OpenSSH caps
    * them at MaxSessions (10).
    */
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly held = new HeldSet();
 
   constructor(
     private readonly ssh: SshSpec,
@@ -119,8 +120,33 @@ export class SshHost implements HostAccess {
     return r.exitCode === 0;
   }
 
-  /** Ends the shared connection and removes the key and known-hosts files. */
+  /**
+   * Over a connection of its own, beside the shared one (the queue would wait
+   * for it, and one master connection does not carry two sessions reliably).
+   * If this process dies, the connection drops and the remote program's
+   * input closes.
+   */
+  async hold(argv: readonly string[], ready: string): Promise<Held> {
+    const files = await this.prepare();
+    const own = { identityFile: files.identityFile, knownHostsFile: files.knownHostsFile };
+    return this.held.add(
+      spawnHeld(sshArgv(this.ssh, own, argv), ready, (r) =>
+        r.exitCode === SSH_FAILURE
+          ? new CommandError(
+              argv,
+              undefined,
+              r.stderr,
+              this.label,
+              explainSshFailure(r.stderr) ?? "The SSH connection failed.",
+            )
+          : new CommandError(argv, r.exitCode, r.stderr, this.label),
+      ),
+    );
+  }
+
+  /** Releases what hold() holds, ends the shared connection and removes the key and known-hosts files. */
   async close(): Promise<void> {
+    await this.held.releaseAll();
     if (!this.files) return;
     const files = await this.files;
     this.files = undefined;
@@ -131,7 +157,7 @@ export class SshHost implements HostAccess {
     await fs.rm(files.dir, { recursive: true, force: true });
   }
 
-  private prepare(): Promise<SshFiles & { dir: string }> {
+  private prepare(): Promise<SshFiles & { dir: string; controlPath: string }> {
     this.files ??= (async () => {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), "nestlab-ssh-"));
       await fs.chmod(dir, 0o700);

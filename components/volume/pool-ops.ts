@@ -1,5 +1,5 @@
-import { PreconditionError } from "../core/errors";
-import { HostAccess } from "../host/access";
+import { CommandError, PreconditionError } from "../core/errors";
+import { Held, HostAccess } from "../host/access";
 import { isNotFound, parseVirshNames, virsh } from "../libvirt/virsh";
 import { describeHolders, FILE_HOLDERS_SCRIPT, parseFileHolders } from "./holders";
 import {
@@ -11,6 +11,13 @@ import {
   PoolFacts,
   VolumeFacts,
 } from "./libvirt-xml";
+import {
+  lockFileName,
+  NAME_LOCK_BUSY,
+  NAME_LOCK_READY,
+  NAME_LOCK_WAIT_SECONDS,
+  nameLockArgv,
+} from "./name-lock";
 import { fileIdArgv } from "./volume-file";
 
 /** Whether a pool is defined, and its state ("running", "inactive", …). */
@@ -29,15 +36,16 @@ export async function poolState(
 
 /**
  * The pool a volume goes into: it must exist, run, and keep its volumes as
- * files in a folder. Leftovers of interrupted conversions into `volumeName`
- * are removed before the pool is refreshed, so libvirt never lists them.
+ * files in a folder. `volumeName` is locked there for this run (release
+ * `lock` when done, before the next pool-refresh; see name-lock.ts); under
+ * the lock, leftovers of interrupted conversions into it are removed.
  */
 export async function openFilePool(
   host: HostAccess,
   uri: string,
   pool: string,
   volumeName: string,
-): Promise<PoolFacts> {
+): Promise<PoolFacts & { readonly lock: Held }> {
   const state = await poolState(host, uri, pool);
   if (state === undefined) {
     throw new PreconditionError(
@@ -57,12 +65,71 @@ export async function openFilePool(
       `pool: "${pool}" is a ${before.type} pool; ConvertedVolume writes image files and takes dir, fs or netfs pools.`,
     );
   }
-  await removeLeftovers(host, before.path, volumeName);
   await host.run(virsh(uri, "pool-refresh", pool));
-  return parsePoolXml((await host.run(virsh(uri, "pool-dumpxml", pool))).stdout);
+  const facts = parsePoolXml((await host.run(virsh(uri, "pool-dumpxml", pool))).stdout);
+  // Locked after the refresh, and released before the next one: libvirt never lists the lock file.
+  const lock = await lockVolumeName(host, pool, before.path, volumeName);
+  try {
+    await removeLeftovers(host, before.path, volumeName);
+    return { ...facts, lock };
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
 }
 
-/** Removes `.<volumeName>.nestlab-partial-*` files of killed or failed runs. */
+/**
+ * Takes the lock on `volumeName` in the pool folder, waiting a little for a
+ * run that holds it; names that run's lock file if it holds it still.
+ */
+export async function lockVolumeName(
+  host: HostAccess,
+  pool: string,
+  poolPath: string,
+  volumeName: string,
+): Promise<Held> {
+  try {
+    return await host.hold(
+      nameLockArgv(poolPath, volumeName, NAME_LOCK_WAIT_SECONDS),
+      NAME_LOCK_READY,
+    );
+  } catch (e) {
+    if (!(e instanceof CommandError) || e.exitCode !== NAME_LOCK_BUSY) throw e;
+    throw new PreconditionError(
+      `volumeName: another conversion is writing "${volumeName}" into pool "${pool}" on ${host.label} right now ` +
+        `(it holds ${poolPath}/${lockFileName(volumeName)}). Wait until it has ended, then run again: a volume it made is never overwritten.`,
+    );
+  }
+}
+
+/**
+ * Removes the leftovers of `volumeName` under its lock; false (nothing
+ * removed) while another run holds it, whose file in flight looks the same.
+ */
+export async function removeLeftoversLocked(
+  host: HostAccess,
+  pool: string,
+  poolPath: string,
+  volumeName: string,
+): Promise<boolean> {
+  const r = await host.run(["ls", "-1A", "--", poolPath], { allowFailure: true });
+  if (r.exitCode !== 0 || leftoversOf(r.stdout.split("\n"), volumeName).length === 0) return true;
+  let lock: Held;
+  try {
+    lock = await lockVolumeName(host, pool, poolPath, volumeName);
+  } catch (e) {
+    if (e instanceof PreconditionError) return false;
+    throw e;
+  }
+  try {
+    await removeLeftovers(host, poolPath, volumeName);
+    return true;
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Removes `.<volumeName>.nestlab-partial-*` files of killed or failed runs: only under the name's lock. */
 export async function removeLeftovers(
   host: HostAccess,
   poolPath: string,

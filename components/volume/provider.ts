@@ -27,7 +27,7 @@ import {
   fileId,
   openFilePool,
   poolState,
-  removeLeftovers,
+  removeLeftoversLocked,
   requireUnused,
   volumeFacts,
 } from "./pool-ops";
@@ -193,11 +193,19 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
         }
         // Data on disk before the name appears: a crash never leaves a half-written volume under the final name.
         await host.run(["sync", "--", tmp]);
+        if (!pool.lock.isHeld()) {
+          throw new PreconditionError(
+            `volumeName: the lock on "${plan.volumeName}" in ${pool.path} ended while the volume was written (its holder was killed?): ` +
+              `another run may have written the same name meanwhile, so the copy was discarded. Run again.`,
+          );
+        }
         // A hard link fails if the name was taken meanwhile: never overwrite.
         await host.run(["ln", "-T", "--", tmp, finalPath]);
         linked = true;
         await host.run(["rm", "-f", "--", tmp]);
         await host.run(["sync", "--", pool.path]);
+        // The name is published: release it (its lock file goes) before libvirt lists the folder.
+        await pool.lock.release();
         await host.run(virsh(uri, "pool-refresh", options.pool));
         const vol = await volumeFacts(host, uri, options.pool, plan.volumeName);
         if (
@@ -229,6 +237,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       } catch (e) {
         await host.run(["rm", "-f", "--", tmp], { allowFailure: true });
         if (linked) await host.run(["rm", "-f", "--", finalPath], { allowFailure: true });
+        await pool.lock.release();
         await host.run(virsh(uri, "pool-refresh", options.pool), { allowFailure: true });
         throw e;
       }
@@ -306,7 +315,12 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
           await host.run(["rm", "-f", "--", state.path]);
         }
       }
-      await removeLeftovers(host, state.path.replace(/\/[^/]*$/, ""), state.volumeName);
+      const folder = state.path.replace(/\/[^/]*$/, "");
+      if (!(await removeLeftoversLocked(host, pool, folder, state.volumeName))) {
+        say(
+          `ConvertedVolume ${state.resourceName}: another conversion is writing ${state.volumeName} into ${folder}: its files are left alone.`,
+        );
+      }
       if (poolRunning) await host.run(virsh(uri, "pool-refresh", pool));
     });
   },

@@ -132,6 +132,28 @@ describe.each(["local", "ssh"] as const)("%s HostAccess", (kind) => {
     expect(await host.hasCommand("cat")).toBe(true);
     expect(await host.hasCommand("no-such-program-nestlab")).toBe(false);
   });
+
+  it("holds a program until released, its input open, beside other commands", async () => {
+    const file = path.posix.join(dir, "held");
+    const held = await host.hold(
+      ["sh", "-c", 'echo ready; cat >/dev/null; echo released > "$1"', "sh", file],
+      "ready",
+    );
+    expect(held.isHeld()).toBe(true);
+    // Other commands go on meanwhile, and the held one is still waiting.
+    expect((await host.run(["echo", "beside"])).stdout).toBe("beside\n");
+    expect(await host.readFile(file)).toBeUndefined();
+    await held.release();
+    expect(held.isHeld()).toBe(false);
+    expect(await host.readFile(file)).toBe("released\n");
+    await held.release();
+  });
+
+  it("refuses to hold a program that ends before it is ready", async () => {
+    await expect(host.hold(["sh", "-c", "echo busy >&2; exit 75"], "ready")).rejects.toThrow(
+      `\`sh -c echo busy >&2; exit 75\` on ${host.label} exited with 75:\nbusy`,
+    );
+  });
 });
 
 describe("SshHost failures", () => {

@@ -8,7 +8,7 @@
 import { promises as fs } from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostAccess, RunOptions, RunResult } from "../../../components/host/access";
+import { Held, HostAccess, RunOptions, RunResult } from "../../../components/host/access";
 import { LocalHost } from "../../../components/host/local";
 import { CommandError } from "../../../components/core/errors";
 
@@ -172,6 +172,10 @@ export class PreparedHost implements HostAccess {
 
   async hasCommand(name: string): Promise<boolean> {
     return (this.behaviour.commands ?? ["modprobe", "rmmod"]).includes(name);
+  }
+
+  hold(argv: readonly string[], ready: string): Promise<Held> {
+    return this.local.hold(argv, ready);
   }
 
   private async simulate(argv: readonly string[], options: RunOptions): Promise<RunResult> {

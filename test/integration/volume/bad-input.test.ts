@@ -299,4 +299,10 @@ class AsUser implements HostAccess {
   hasCommand(n: string) {
     return this.inner.hasCommand(n);
   }
+  hold(argv: readonly string[], ready: string) {
+    return this.inner.hold(
+      ["setpriv", `--reuid=${this.uid}`, `--regid=${this.uid}`, "--clear-groups", "--", ...argv],
+      ready,
+    );
+  }
 }

@@ -40,6 +40,23 @@ describe("sshArgv", () => {
     expect(argv[argv.length - 1]).toBe("env LC_ALL=C virsh list");
   });
 
+  it("gives a command a connection of its own when no master socket is given", () => {
+    const argv = sshArgv(ssh, { identityFile: "/tmp/x/id" }, ["true"]);
+    expect(argv.slice(0, 15)).toEqual([
+      "ssh",
+      "-o", "BatchMode=yes",
+      "-o", "ConnectTimeout=15",
+      "-o", "StrictHostKeyChecking=yes",
+      "-o", "ServerAliveInterval=15",
+      "-o", "ControlPath=none",
+      "-o", "LogLevel=ERROR",
+      "-o", "IdentitiesOnly=yes",
+    ]); // prettier-ignore
+    expect(argv.some((a) => a.startsWith("ControlMaster") || a.startsWith("ControlPersist"))).toBe(
+      false,
+    );
+  });
+
   it("uses the agent and known_hosts when no key or pinned host key is given", () => {
     const argv = sshArgv(ssh, { controlPath: "/c" }, ["true"]);
     expect(argv).not.toContain("-i");
