@@ -308,7 +308,10 @@ function updateImpact(c: Change): { impact: Impact; detail: string } {
       const n = nestedUpdate(c);
       return n.reload
         ? { impact: "restart", detail: `${n.modeChange}; reloads ${n.module}` }
-        : { impact: "live", detail: n.modeChange || changedKeys(c).join(", ") };
+        : {
+            impact: "live",
+            detail: `${n.modeChange || changedKeys(c).join(", ")}${n.refusal ? "; will be refused" : ""}`,
+          };
     }
     default:
       return { impact: "live", detail: `${changedKeys(c).join(", ")}; applies while running` };
@@ -423,7 +426,7 @@ function nestedUpdate(c: Change): NestedUpdate {
   else if (changesLive && o.moduleState === "builtin" && o.nested !== desired)
     refusal = `${module} is built into the kernel: it changes only through the kernel command line and a reboot`;
   else if (reload && guests.length > 0)
-    refusal = `${guests.length} guest${guests.length === 1 ? "" : "s"} ran on the host at the last refresh (${guests.join(", ")})`;
+    refusal = `${guests.join(", ")} ran on the host at the last refresh`;
   return { modeChange, reload, module, refusal, guests };
 }
 
@@ -500,7 +503,7 @@ function domainConsequences(c: Change, row: Row, steps: readonly PreviewStep[], 
     add(
       "state-lost",
       withDisk
-        ? `${who} is replaced with its disk (${row.detail}): it is shut down and undefined before the disk is deleted, then defined and started on the new one, so what ran in it and its memory are lost.`
+        ? `${who} is replaced with its disk: it is shut down and undefined before the disk is deleted, then defined and started on the new one, so what ran in it and its memory are lost.`
         : `${who} is replaced (${row.detail}): it is undefined and defined anew, so what ran in it, its memory and its NVRAM are lost (its disk stays).`,
     );
     if (wasRunning)
@@ -657,7 +660,7 @@ function nestedConsequences(c: Change, add: Add): void {
       "host",
       `${who} (${n.modeChange}) reloads ${n.module} on the host to turn nested ${to}, which needs every guest on the host stopped` +
         (n.refusal
-          ? `: ${n.refusal}, so the update is refused until they are stopped.`
+          ? `: ${n.refusal}, so the update is refused until ${n.guests.length === 1 ? "it is" : "they are"} stopped.`
           : ` (refused otherwise).`),
     );
     return;

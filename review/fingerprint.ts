@@ -64,8 +64,11 @@ export function describeSourceChanges(before: Fingerprint, after: Fingerprint): 
       parts.push(`parent CID ${cid(old.parentCid)} → ${cid(cur.parentCid)}`);
     if (changed("format")) parts.push(`format ${old.format} → ${cur.format}`);
     if (changed("size")) parts.push(`size ${bytes(old.size)} → ${bytes(cur.size)}`);
+    // A vmdk's CIDs live in its header: a new CID is the header change.
+    const cidChanged = changed("cid") || changed("parentCid");
     for (const f of Object.keys(cur).sort()) {
       if (["cid", "parentCid", "format", "size"].includes(f) || !changed(f)) continue;
+      if (f === "head" && cidChanged) continue;
       parts.push(OPAQUE[f] ?? `${f} changed`);
     }
     lines.push(`source content changed: ${file}${parts.length ? ` (${parts.join(", ")})` : ""}`);

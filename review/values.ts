@@ -23,12 +23,16 @@ export function isSecret(value: unknown): boolean {
   );
 }
 
-/** A copy with every secret replaced by "[secret]" (for the JSON facts). */
+/** A copy with every secret replaced by "[secret]" and object keys sorted (the same value, the same text). */
 export function redact(value: unknown): unknown {
   if (isSecret(value)) return SECRET;
   if (Array.isArray(value)) return value.map(redact);
   if (value !== null && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redact(v)]));
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, redact((value as Record<string, unknown>)[k])]),
+    );
   }
   return value;
 }

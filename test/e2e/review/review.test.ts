@@ -5,6 +5,7 @@ import * as path from "path";
 import { LocalWorkspace } from "@pulumi/pulumi/automation";
 import execa from "execa";
 import { review, ReviewFacts } from "../../../review";
+import { bytes } from "../../../review/fingerprint";
 import { runPreview } from "../../../review/run";
 import { ensureStandinImage, StandinImage } from "../../support/standin";
 import { freePort } from "../../support/ports";
@@ -339,14 +340,20 @@ test("the host's nested setting made where the stack skipped it: the host is tou
     ]);
     expect(facts.consequences.map((c) => [c.kind, c.text])).toEqual([
       [
-        "downtime",
-        `${host()} may restart (hostVendor known after up): ${SHUTDOWN}, then started again, and the lab machines in it (${LAB}) stop with it.`,
-      ],
-      [
         "host",
         "The host nested setting writes /etc/modprobe.d/nestlab-kvm.conf on the host and, where nested is not yet on, reloads the KVM module, which needs every guest on the host stopped (refused otherwise).",
       ],
+      [
+        "downtime",
+        `${host()} may restart (hostVendor known after up): ${SHUTDOWN}, then started again, and the lab machines in it (${LAB}) stop with it.`,
+      ],
     ]);
+    expect(facts.answers).toEqual({
+      losesData: false,
+      downtime: true,
+      touchesHost: true,
+      opensPort: false,
+    });
   } finally {
     await lab.stack.setConfig("nestlab:hostNested", { value: "skip" });
   }
@@ -358,23 +365,44 @@ test("the source's content changed: the disk replaced, the loss spelled out, and
   execFileSync("qemu-io", ["-f", "vmdk", "-c", "write -P 0x5a 1M 64k", delta]);
   const { facts } = await reviewNow("source-changed");
   const disk = `classroom disk ${id}.qcow2`;
-  expect(facts.rows.map((r) => [r.resource, r.action, r.impact])).toEqual([
-    [disk, "replace", "replace"],
-    [host(), "update", "restart"],
+  expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
+    [disk, "replace", "replace", "source content changed"],
+    [host(), "replace", "replace", "disks (disk replaced: the state inside it is lost)"],
   ]);
-  expect(facts.consequences.filter((c) => c.kind === "state-lost")).toEqual([
+  const read = (await fs.stat(image.baseVmdk)).size + (await fs.stat(delta)).size;
+  expect(facts.consequences).toEqual([
     {
       kind: "state-lost",
       resource: disk,
       text: `${disk} is replaced (source content changed): it is deleted and converted again from the source, so everything written inside it since it was made (the classroom host's files and the lab machines' disks within it) is lost.`,
     },
+    {
+      kind: "conversion",
+      resource: disk,
+      text: `${disk} is converted from RHEL7_Server-000002.vmdk and 1 parent: the host reads ${bytes(read)} and writes the volume.`,
+    },
+    {
+      kind: "state-lost",
+      resource: host(),
+      text: `${host()} is replaced with its disk: it is shut down and undefined before the disk is deleted, then defined and started on the new one, so what ran in it and its memory are lost.`,
+    },
+    {
+      kind: "downtime",
+      resource: host(),
+      text: `${host()} stops (${SHUTDOWN}) while it is replaced, and the lab machines in it (${LAB}) stop with it.`,
+    },
   ]);
+  expect(facts.answers).toEqual({
+    losesData: true,
+    downtime: true,
+    touchesHost: false,
+    opensPort: false,
+  });
   expect(facts.properties[0].source).toEqual([
     expect.stringMatching(
-      /^source content changed: RHEL7_Server-000002\.vmdk \(CID [0-9a-f]{8} → [0-9a-f]{8}, /,
+      /^source content changed: RHEL7_Server-000002\.vmdk \(CID [0-9a-f]{8} → [0-9a-f]{8}(, size [0-9.]+ MiB → [0-9.]+ MiB)?\)$/,
     ),
   ]);
-  expect(facts.answers.losesData).toBe(true);
   // The command itself, as CI runs it: the gate fails and names the disk; the comment is written.
   const ws = lab.stack.workspace as LocalWorkspace;
   const out = path.join(src, "review.md");
@@ -407,6 +435,6 @@ test("the source's content changed: the disk replaced, the loss spelled out, and
     `review: --fail-on replace,delete: ${disk} (replace)`,
   ]);
   expect((await fs.readFile(out, "utf8")).split("\n")[0]).toBe(
-    `**2 changes** to stack \`${stackName}\`: 1 replace, 1 restart.`,
+    `**2 changes** to stack \`${stackName}\`: 2 replace.`,
   );
 }, 300_000);
