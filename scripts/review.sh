@@ -1,13 +1,21 @@
 #!/usr/bin/env bash
 # `npm run review -- [--stack dev] [--out comment.md] [--json facts.json] [--fail-on replace,delete]`:
 # the stack's preview as a pull-request comment (review/), with the project's
-# engine and environment, as `npm run pulumi` has them.
+# engine and environment, and the passphrase as `npm run pulumi` chooses it
+# (the dev stack's public one for the dev stack only).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # shellcheck source=setup/env.sh
 . scripts/setup/env.sh
-# The dev stack's passphrase has a documented default (README, "State and secrets").
-if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  export PULUMI_CONFIG_PASSPHRASE="nestlab-dev"
-fi
+# shellcheck source=setup/passphrase.sh
+. scripts/setup/passphrase.sh
+stack=dev
+args=("$@")
+for i in "${!args[@]}"; do
+  case "${args[$i]}" in
+    --stack) stack="${args[$((i + 1))]-}" ;;
+    --stack=*) stack="${args[$i]#--stack=}" ;;
+  esac
+done
+choose_passphrase preview --stack "$stack"
 exec node -r ts-node/register/transpile-only review/cli.ts "$@"
