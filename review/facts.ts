@@ -302,7 +302,7 @@ function updateImpact(c: Change): { impact: Impact; detail: string } {
       if (d.kind === "replace") return { impact: "replace", detail: why };
       if (d.kind === "restart")
         return { impact: "restart", detail: `${why}; ${shutdown(c.news)}, then started` };
-      return { impact: "live", detail: `${why}; applies while running` };
+      return { impact: "live", detail: whyLive(why ? [why] : []) };
     }
     case "host-nested": {
       const n = nestedUpdate(c);
@@ -314,8 +314,13 @@ function updateImpact(c: Change): { impact: Impact; detail: string } {
           };
     }
     default:
-      return { impact: "live", detail: `${changedKeys(c).join(", ")}; applies while running` };
+      return { impact: "live", detail: whyLive(changedKeys(c)) };
   }
+}
+
+/** "memoryMiB; applies while running", or only the second half when no input changed (drift found by a refresh). */
+function whyLive(keys: readonly string[]): string {
+  return keys.length > 0 ? `${keys.join(", ")}; applies while running` : "applies while running";
 }
 
 /** The top-level inputs that changed (the engine's diffReasons, else compared here). */

@@ -346,3 +346,16 @@ test("a failed preview: the errors, and the gate fails", () => {
   );
   expect(gateFailure(facts, [])).toBe("the preview of stack lab failed");
 });
+
+test("a lab machine a refresh found stopped: started again, live (built from no-change.json)", () => {
+  const digest = JSON.parse(read("no-change")) as {
+    steps: { op: string; urn: string; oldState?: { outputs: Record<string, unknown> } }[];
+  };
+  const server = digest.steps.find((s) => s.urn.endsWith("LabMachine::rhce-lab-server"))!;
+  server.op = "update";
+  server.oldState!.outputs.state = "shut off";
+  const f = review(JSON.stringify(digest), "dev").facts;
+  expect(rows(f)).toEqual([["lab machine server", "update", "live", "applies while running"]]);
+  expect(consequences(f)).toEqual([]);
+  expect(f.properties).toEqual([]);
+});
