@@ -24,6 +24,13 @@ move_once() {
     return 0
   fi
   if [ -d "$new" ] && [ -n "$(ls -A -- "$new")" ]; then
+    # Pulumi writes a log for every command, so an older checkout run once
+    # leaves a home of logs alone there: nothing to keep, nothing to refuse.
+    if [ -z "$(ls -A -- "$old" | grep -vx logs)" ]; then
+      rm -rf -- "$old"
+      log "removed $old: earlier versions kept $what there, and it held only logs"
+      return 0
+    fi
     printf 'setup: error: %s is in two places: %s (where earlier versions kept it, in the cache) and %s. Keep the one that holds your stacks: move the other out of the way, then run again.\n' \
       "$what" "$old" "$new" >&2
     return 1

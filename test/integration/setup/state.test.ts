@@ -113,6 +113,20 @@ it("removes an empty state folder of earlier versions without a word", async () 
   expect(await tree(path.join(s.home, ".cache"))).toEqual(["nestlab/"]);
 });
 
+it("drops a Pulumi home of earlier versions that holds only logs, saying so, beside one in use", async () => {
+  // An older checkout run once (even `pulumi version`) leaves a log there.
+  await writeFile(path.join(oldHome, "logs/pulumi-version.log"), "log\n");
+  await writeFile(path.join(newHome, "workspaces/nestlab-workspace.json"), '{"stack":"dev"}\n');
+
+  const r = await sourceEnv();
+  expect(r.stderr).toBe(
+    `setup: removed ${oldHome}: earlier versions kept Pulumi's home (logins, selected stacks) there, and it held only logs\n`,
+  );
+  expect(r.exitCode).toBe(0);
+  expect(await tree(path.join(s.home, ".cache"))).toEqual(["nestlab/"]);
+  expect(await tree(newHome)).toEqual(["workspaces/", "workspaces/nestlab-workspace.json"]);
+});
+
 it("moves nothing when PULUMI_BACKEND_URL and PULUMI_HOME name other places", async () => {
   await writeFile(path.join(oldState, ".pulumi/stacks/nestlab/dev.json"), CHECKPOINT);
   await writeFile(path.join(oldHome, "credentials.json"), "{}\n");
