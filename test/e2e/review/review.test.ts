@@ -432,7 +432,7 @@ test("the source's content changed: the disk replaced, the loss spelled out, and
   );
   expect([r.exitCode, r.stderr]).toEqual([
     1,
-    `review: --fail-on replace,delete: ${disk} (replace)`,
+    `review: --fail-on replace,delete: ${disk} (replace), ${host()} (replace)`,
   ]);
   expect((await fs.readFile(out, "utf8")).split("\n")[0]).toBe(
     `**2 changes** to stack \`${stackName}\`: 2 replace.`,
