@@ -105,9 +105,22 @@ export function describePlan(plan: UpdatePlan): string {
   if (plan.replace.length > 0) return `replace: ${plan.replace.join(", ")}`;
   const parts: string[] = [];
   if (plan.restart.length > 0) parts.push(`restart: ${plan.restart.join(", ")}`);
-  if (plan.live.length > 0) parts.push(`live: ${plan.live.join(", ")}`);
+  if (plan.live.length > 0)
+    parts.push(
+      `live: ${plan.live.map((p) => (p in LIVE_HOW ? `${p} (${LIVE_HOW[p]})` : p)).join(", ")}`,
+    );
   return parts.join("; ");
 }
+
+/**
+ * What a live change depends on, said in the plan: memory reaches a running
+ * guest only through its balloon driver (a guest without one keeps what it
+ * has until it next starts; the outputs liveMemoryMiB and pendingRestart say
+ * what it got).
+ */
+const LIVE_HOW: Partial<Record<ClassifiedProperty, string>> = {
+  memoryMiB: "through the guest's balloon driver",
+};
 
 /**
  * The plan of a domain replaced with a volume it runs on (the volume is made

@@ -3,7 +3,7 @@ import { HostAccess } from "../host/access";
 import { readHostCpuFacts } from "../libvirt/cpu-ops";
 import { domainState, isActive, sleep } from "../libvirt/domain-state";
 import { isNotFound, runWithDocument, virsh } from "../libvirt/virsh";
-import { liveAddresses, ownerOf, parseDomIfAddr } from "./host-facts";
+import { liveAddresses, ownerOf, parseDomIfAddr, parseDomInfoLive } from "./host-facts";
 import { DomainInputs, Observed } from "./inputs";
 import { DEFAULT_IP_WAIT_SECONDS, HostFacts } from "./resolve";
 
@@ -17,20 +17,35 @@ import { DEFAULT_IP_WAIT_SECONDS, HostFacts } from "./resolve";
  * hostVendor wins; otherwise the value chosen when the domain was made is
  * kept (loading kvm_amd later must not silently replace a running domain);
  * otherwise the host decides: "kvm" only with kvm_intel or kvm_amd loaded.
+ * The host's identity (for default MACs) is read for a new domain only; a
+ * domain keeps the one it was made with, and one made before has none.
  */
 export async function hostFacts(
   host: HostAccess,
   news: DomainInputs,
   olds: Partial<DomainInputs>,
 ): Promise<HostFacts> {
+  const made = olds.xml !== undefined;
+  const hostId = made ? olds.resolvedHostId : await readHostId(host, news.host.libvirtUri);
+  const withId = hostId === undefined ? {} : { hostId };
   const domainType = news.domainType ?? olds.resolvedDomainType;
   const hostVendor = news.hostVendor ?? olds.resolvedHostVendor;
-  if (domainType !== undefined && hostVendor !== undefined) return { domainType, hostVendor };
+  if (domainType !== undefined && hostVendor !== undefined)
+    return { domainType, hostVendor, ...withId };
   const read = await readHostCpuFacts(host, news.host.rootDir);
   return {
     domainType: domainType ?? read.domainType,
     hostVendor: hostVendor ?? read.hostVendor,
+    ...withId,
   };
+}
+
+/** The hypervisor's identity: its /etc/machine-id, else the host UUID libvirt reports. */
+async function readHostId(host: HostAccess, uri: string): Promise<string | undefined> {
+  const machineId = (await host.readFile("/etc/machine-id"))?.trim();
+  if (machineId) return machineId;
+  const caps = await host.run(virsh(uri, "capabilities"), { allowFailure: true });
+  return /<host>\s*<uuid>([^<]+)<\/uuid>/.exec(caps.stdout)?.[1];
 }
 
 /**
@@ -85,6 +100,18 @@ export async function domainUuid(
   throw new Error(`virsh domuuid ${name} on ${host.label} failed: ${r.stderr.trim()}`);
 }
 
+/**
+ * The stored definition with its secrets (the VNC password), to define again
+ * as it was: held in memory only, never written or shown.
+ */
+export async function definitionWithSecrets(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+): Promise<string> {
+  return (await host.run(virsh(uri, "dumpxml", "--inactive", "--security-info", uuid))).stdout;
+}
+
 /** `virsh define` of a definition handed on stdin (it may hold the VNC password). */
 export async function defineDomain(
   host: HostAccess,
@@ -102,7 +129,11 @@ export async function requireState(host: HostAccess, uri: string, uuid: string):
   return state;
 }
 
-/** What the outputs report: state, where VNC and the serial console listen, IP addresses. */
+/**
+ * What the outputs report: state, where VNC and the serial console listen,
+ * IP addresses, and what the running guest really has (memory, vCPUs, read
+ * back) against what `inputs` define.
+ */
 export async function observe(
   host: HostAccess,
   inputs: DomainInputs,
@@ -111,6 +142,15 @@ export async function observe(
 ): Promise<Observed> {
   const uri = inputs.host.libvirtUri;
   const state = await requireState(host, uri, uuid);
+  const live = isActive(state)
+    ? parseDomInfoLive((await host.run(virsh(uri, "dominfo", uuid))).stdout)
+    : undefined;
+  const liveMemoryMiB =
+    live?.usedMemoryKiB === undefined ? null : Math.round(live.usedMemoryKiB / 1024);
+  const pendingRestart = [
+    ...(liveMemoryMiB !== null && liveMemoryMiB !== inputs.memoryMiB ? ["memoryMiB"] : []),
+    ...(live?.cpus !== undefined && live.cpus !== inputs.vcpus ? ["vcpus"] : []),
+  ];
   const { vncAddress, serialAddress } = liveAddresses(
     (await host.run(virsh(uri, "dumpxml", uuid))).stdout,
   );
@@ -119,7 +159,49 @@ export async function observe(
   );
   const wait = waitForIp ? (inputs.ipWaitSeconds ?? DEFAULT_IP_WAIT_SECONDS) : 0;
   const ipAddresses = isActive(state) && leased ? await ipAddressesOf(host, uri, uuid, wait) : [];
-  return { uuid, state, vncAddress, serialAddress, ipAddresses };
+  return {
+    uuid,
+    state,
+    vncAddress,
+    serialAddress,
+    ipAddresses,
+    liveMemoryMiB,
+    pendingRestart,
+  };
+}
+
+/** How long a live memory change may take to show in the guest, at most. */
+const BALLOON_WAIT_MS = 30_000;
+/** A balloon that has not moved for this long is not going to: no driver in the guest. */
+const BALLOON_STILL_MS = 3_000;
+
+/**
+ * After `setmem --live`: waits until the guest's memory reaches `targetMiB`
+ * (its balloon driver moves it, a little at a time), or stops moving. What
+ * it reached is for observe() to report; nothing is assumed.
+ */
+export async function settleMemory(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  targetMiB: number,
+): Promise<void> {
+  const started = Date.now();
+  let last: number | undefined;
+  let lastMove = started;
+  for (;;) {
+    const kib = parseDomInfoLive(
+      (await host.run(virsh(uri, "dominfo", uuid))).stdout,
+    ).usedMemoryKiB;
+    if (kib === undefined || Math.round(kib / 1024) === targetMiB) return;
+    const now = Date.now();
+    if (kib !== last) {
+      last = kib;
+      lastMove = now;
+    }
+    if (now - lastMove >= BALLOON_STILL_MS || now - started >= BALLOON_WAIT_MS) return;
+    await sleep(500);
+  }
 }
 
 /** How often a domain's addresses are asked for while waiting. */

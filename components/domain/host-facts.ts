@@ -90,6 +90,18 @@ export function portTaken(listeners: readonly Listener[], address: string, port:
   );
 }
 
+/** `virsh dominfo` → what the running domain has: its memory (KiB) and vCPUs. */
+export function parseDomInfoLive(dominfo: string): {
+  usedMemoryKiB: number | undefined;
+  cpus: number | undefined;
+} {
+  const num = (re: RegExp): number | undefined => {
+    const m = re.exec(dominfo);
+    return m ? Number(m[1]) : undefined;
+  };
+  return { usedMemoryKiB: num(/^Used memory:\s*(\d+) KiB$/m), cpus: num(/^CPU\(s\):\s*(\d+)$/m) };
+}
+
 /** `virsh dominfo` → whether autostart is on. */
 export function parseAutostart(dominfo: string): boolean {
   return /^Autostart:\s*enable/m.test(dominfo);

@@ -21,6 +21,8 @@ export interface DomainInputs extends DomainSpec {
   readonly resolvedDomainType?: DomainType;
   /** The host CPU vendor used (hostVendor, or /proc/cpuinfo; kept once chosen). */
   readonly resolvedHostVendor?: HostVendor;
+  /** The hypervisor's identity in default MACs (its /etc/machine-id; kept once chosen). */
+  readonly resolvedHostId?: string;
   /** The domain XML that is (or will be) defined: VNC password and UUID left out. */
   readonly xml?: string;
   readonly macs?: string[];
@@ -34,6 +36,15 @@ export interface DomainOutputs extends DomainInputs {
   readonly vncAddress: string | null;
   readonly serialAddress: string | null;
   readonly ipAddresses: string[];
+  /** The memory the running guest has now (read back, `virsh dominfo`); null when it is not running. */
+  readonly liveMemoryMiB: number | null;
+  /**
+   * What the running guest does not have yet: the arguments ("memoryMiB",
+   * "vcpus") whose live value differs from the definition, which the guest
+   * gets when it next starts. Memory moves live only through the guest's
+   * balloon driver: a guest without one keeps what it started with.
+   */
+  readonly pendingRestart: string[];
 }
 
 /** What the provider observes, beside the inputs. */
@@ -45,6 +56,8 @@ export const OUTPUT_ONLY = [
   "vncAddress",
   "serialAddress",
   "ipAddresses",
+  "liveMemoryMiB",
+  "pendingRestart",
 ] as const satisfies readonly (keyof Observed)[];
 
 /** The spec part of the inputs (everything rendering depends on, except the facts). */
@@ -59,6 +72,7 @@ export function factsOf(i: DomainInputs): HostFacts {
   return {
     domainType: i.resolvedDomainType ?? i.domainType ?? "qemu",
     hostVendor: i.resolvedHostVendor ?? i.hostVendor ?? "none",
+    ...(i.resolvedHostId !== undefined ? { hostId: i.resolvedHostId } : {}),
   };
 }
 

@@ -36,6 +36,14 @@ export class NestedDomain extends pulumi.ComponentResource {
   readonly macs: pulumi.Output<string[]>;
   /** Addresses from DHCP leases or the guest agent; empty when unknown. */
   readonly ipAddresses: pulumi.Output<string[]>;
+  /** The memory the running guest has, read back (`virsh dominfo`); null when it is not running. */
+  readonly liveMemoryMiB: pulumi.Output<number | null>;
+  /**
+   * What the running guest does not have yet ("memoryMiB", "vcpus"): the
+   * definition holds it, and the guest gets it when it next starts. Memory
+   * moves live only through the guest's balloon driver.
+   */
+  readonly pendingRestart: pulumi.Output<string[]>;
 
   constructor(name: string, args: NestedDomainArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:domain:NestedDomain", name, {}, opts);
@@ -76,6 +84,8 @@ export class NestedDomain extends pulumi.ComponentResource {
     this.serialAddress = domain.serialAddress;
     this.macs = domain.macs;
     this.ipAddresses = domain.ipAddresses;
+    this.liveMemoryMiB = domain.liveMemoryMiB;
+    this.pendingRestart = domain.pendingRestart;
     this.registerOutputs({
       uuid: this.uuid,
       domainName: this.domainName,
@@ -85,6 +95,8 @@ export class NestedDomain extends pulumi.ComponentResource {
       serialAddress: this.serialAddress,
       macs: this.macs,
       ipAddresses: this.ipAddresses,
+      liveMemoryMiB: this.liveMemoryMiB,
+      pendingRestart: this.pendingRestart,
     });
   }
 }
@@ -150,6 +162,8 @@ class NestedDomainResource extends HostResource {
   declare readonly serialAddress: pulumi.Output<string | null>;
   declare readonly macs: pulumi.Output<string[]>;
   declare readonly ipAddresses: pulumi.Output<string[]>;
+  declare readonly liveMemoryMiB: pulumi.Output<number | null>;
+  declare readonly pendingRestart: pulumi.Output<string[]>;
 
   constructor(
     name: string,
@@ -169,9 +183,12 @@ class NestedDomainResource extends HostResource {
         serialAddress: undefined,
         macs: undefined,
         ipAddresses: undefined,
+        liveMemoryMiB: undefined,
+        pendingRestart: undefined,
         updatePlan: undefined,
         resolvedDomainType: undefined,
         resolvedHostVendor: undefined,
+        resolvedHostId: undefined,
       },
       { ...opts, additionalSecretOutputs: ["vncPassword"] },
     );

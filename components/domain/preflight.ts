@@ -1,14 +1,21 @@
-import { isDeepStrictEqual } from "util";
 import { InvalidArgumentError, PreconditionError } from "../core/errors";
 import { HostAccess } from "../host/access";
+import { compareHosts } from "../host/connection";
 import { requireTools } from "../host/tools";
-import { runWithDocument, virsh } from "../libvirt/virsh";
+import { parseVirshNames, runWithDocument, virsh } from "../libvirt/virsh";
 import { domainUuid, notOurs } from "./domain-ops";
-import { parseDomainCapabilities, parseListeners, parseNodeInfo, portTaken } from "./host-facts";
+import {
+  ownerOf,
+  parseDomainCapabilities,
+  parseListeners,
+  parseNodeInfo,
+  portTaken,
+} from "./host-facts";
+import { fieldsFromXml } from "./normalise";
 import { DomainInputs, specOf } from "./inputs";
 import { ListeningPort, listeningPorts } from "./ports";
 import { renderCpuXml } from "./render";
-import { ResolvedDomainSpec } from "./spec";
+import { DomainSpec, ResolvedDomainSpec } from "./spec";
 
 /**
  * Everything that can be known before defining, checked against the host:
@@ -82,12 +89,16 @@ export async function preflight(
       `at most ${caps.maxVcpus} (the hypervisor's limit)`,
     );
 
-  const ours = olds.domainName === spec.domainName && isDeepStrictEqual(olds.host, inputs.host);
+  const sameHypervisor =
+    olds.host !== undefined && compareHosts(olds.host, inputs.host) !== "other";
+  const ours = olds.domainName === spec.domainName && sameHypervisor;
   if (!ours) {
     const uuid = await domainUuid(host, uri, spec.domainName);
     if (uuid) throw notOurs(spec.domainName, uuid, host.label);
   }
-  await checkPorts(host, spec, ours ? olds : {});
+  // The ports the resource holds now are its own, under its old name too: a
+  // replacement (a rename) removes the old domain before it makes the new one.
+  await checkPorts(host, spec, sameHypervisor ? olds : {}, uri);
   for (const [i, n] of spec.networks.entries()) {
     if (n.network !== undefined) {
       const info = await host.run(virsh(uri, "net-info", n.network), { allowFailure: true });
@@ -145,11 +156,17 @@ export async function requireFile(host: HostAccess, argument: string, file: stri
     throw new InvalidArgumentError(argument, file, `a file that exists on ${host.label}`);
 }
 
-/** Ports this domain will listen on must be free, except those its own current definition holds. */
+/**
+ * Ports this domain will listen on must be free, except those the resource
+ * itself holds: its current definition (`olds`), or, when the engine checks
+ * a replacement again without olds, a running domain recorded as this
+ * resource's (same owner), which goes before the new one is made.
+ */
 export async function checkPorts(
   host: HostAccess,
   spec: ResolvedDomainSpec,
   olds: Partial<DomainInputs>,
+  uri: string,
 ): Promise<void> {
   const key = (p: ListeningPort): string => `${p.protocol}:${p.address}:${p.port}`;
   const held = new Set(olds.domainName !== undefined ? listeningPorts(specOf(olds)).map(key) : []);
@@ -165,8 +182,13 @@ export async function checkPorts(
     parseListeners(text).filter((l) => !held.has(`${protocol}:${l.address}:${l.port}`));
   const tcp = others("tcp", (await host.run(["ss", "-H", "-l", "-n", "-t"])).stdout);
   const udp = others("udp", (await host.run(["ss", "-H", "-l", "-n", "-u"])).stdout);
-  for (const p of wanted) {
-    if (portTaken(p.protocol === "udp" ? udp : tcp, p.address, p.port)) {
+  const taken = wanted.filter((p) =>
+    portTaken(p.protocol === "udp" ? udp : tcp, p.address, p.port),
+  );
+  if (taken.length === 0) return;
+  const own = new Set((await portsOfOwner(host, uri, spec.owner)).map(key));
+  for (const p of taken) {
+    if (!own.has(key(p))) {
       throw new InvalidArgumentError(
         p.argument,
         p.port,
@@ -174,6 +196,23 @@ export async function checkPorts(
       );
     }
   }
+}
+
+/** The ports the running domains recorded as `owner`'s listen on (from their definitions). */
+async function portsOfOwner(
+  host: HostAccess,
+  uri: string,
+  owner: string | undefined,
+): Promise<ListeningPort[]> {
+  if (owner === undefined) return [];
+  const running = parseVirshNames((await host.run(virsh(uri, "list", "--name"))).stdout);
+  const ports: ListeningPort[] = [];
+  for (const name of running) {
+    const r = await host.run(virsh(uri, "dumpxml", "--inactive", name), { allowFailure: true });
+    if (r.exitCode === 0 && ownerOf(r.stdout) === owner)
+      ports.push(...listeningPorts(fieldsFromXml(r.stdout) as unknown as DomainSpec));
+  }
+  return ports;
 }
 
 function supported(modes: Readonly<Record<string, boolean>>): string {

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from "util";
-import { PreconditionError } from "../core/errors";
+import { CommandError, PreconditionError } from "../core/errors";
 import { hasUnknown, isUnknown, UNKNOWN } from "../core/unknown";
 import { checkFailures } from "../host/check-failures";
-import { compareHosts, diffHost, resolveHost, withHost } from "../host";
+import { compareHosts, diffHost, HostAccess, resolveHost, withHost } from "../host";
 import { asGiven, GONE, HostProvider } from "../host/provider";
 import { requireTools } from "../host/tools";
 import { isActive, stopDomain } from "../libvirt/domain-state";
@@ -10,6 +10,7 @@ import { virsh } from "../libvirt/virsh";
 import { describePlan, DISK_REPLACED_PLAN } from "./classify";
 import {
   defineDomain,
+  definitionWithSecrets,
   domainUuid,
   hostFacts,
   notOurs,
@@ -17,8 +18,9 @@ import {
   ownDomainExists,
   readOwnedDefinition,
   requireState,
+  settleMemory,
 } from "./domain-ops";
-import { parseAutostart } from "./host-facts";
+import { parseAutostart, parseDomInfoLive } from "./host-facts";
 import {
   DomainInputs,
   DomainOutputs,
@@ -59,9 +61,10 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
     return withHost(news.host, news.sshPrivateKey, async (host) => {
       const facts = await hostFacts(host, news, sameHost ? olds : {});
       const withFacts: DomainInputs = {
-        ...news,
+        ...withoutKeys(news, ["resolvedHostId"]),
         resolvedDomainType: facts.domainType,
         resolvedHostVendor: facts.hostVendor,
+        ...(facts.hostId !== undefined ? { resolvedHostId: facts.hostId } : {}),
       };
       if (hasUnknown(spec)) {
         // Checked afresh (no olds) while this resource's own domain exists, with disks still to
@@ -150,6 +153,7 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
       const dominfo = await host.run(virsh(uri, "dominfo", id));
       const state = await requireState(host, uri, id);
       const drift = props.xml ? driftFrom(props.xml, inactive) : {};
+      const liveDrift = memoryDrift(props, drift, state, dominfo.stdout);
       const observedRunning = state === "running";
       const running =
         observedRunning === (props.running ?? true) ? {} : { running: observedRunning };
@@ -158,7 +162,13 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
           ? {}
           : { autostart: parseAutostart(dominfo.stdout) };
       const observed = await observe(host, { ...props, ...drift }, id, false);
-      const inputs = { ...withoutKeys(props, OUTPUT_ONLY), ...drift, ...running, ...autostart };
+      const inputs = {
+        ...withoutKeys(props, OUTPUT_ONLY),
+        ...drift,
+        ...liveDrift,
+        ...running,
+        ...autostart,
+      };
       return { id, props: { ...inputs, ...observed }, inputs };
     });
   },
@@ -174,7 +184,11 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
         );
       }
       const plan = planBetween(olds, news);
-      if (plan.restart.length > 0 || plan.live.length > 0) {
+      const redefined = plan.restart.length > 0 || plan.live.length > 0;
+      // Kept to put back if the new definition does not start (with the VNC password: memory only).
+      const previous = redefined ? await definitionWithSecrets(host, uri, id) : undefined;
+      const start = () => startOrPutBack(host, uri, id, olds.domainName, previous);
+      if (redefined) {
         await defineDomain(
           host,
           uri,
@@ -186,18 +200,21 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
       const active = isActive(await requireState(host, uri, id));
       if (active && wantRunning && plan.restart.length > 0) {
         await stopDomain(host, uri, id, timeout);
-        await host.run(virsh(uri, "start", id));
+        await start();
       } else if (active && wantRunning) {
         const o = specOf(olds);
         const n = specOf(news);
-        if (o.memoryMiB !== n.memoryMiB)
+        if (o.memoryMiB !== n.memoryMiB) {
           await host.run(virsh(uri, "setmem", id, `${n.memoryMiB}MiB`, "--live"));
+          // Read back below: only the guest's balloon driver moves it.
+          await settleMemory(host, uri, id, n.memoryMiB);
+        }
         if (o.vcpus !== n.vcpus)
           await host.run(virsh(uri, "setvcpus", id, String(n.vcpus), "--live"));
       } else if (active && !wantRunning) {
         await stopDomain(host, uri, id, timeout);
       } else if (!active && wantRunning) {
-        await host.run(virsh(uri, "start", id));
+        await start();
       }
       if ((olds.autostart ?? false) !== (news.autostart ?? false) || plan.restart.length > 0) {
         await host.run(virsh(uri, "autostart", id, ...(news.autostart ? [] : ["--disable"])));
@@ -219,6 +236,58 @@ export const provider: HostProvider<DomainInputs, DomainOutputs> = {
     });
   },
 };
+
+/**
+ * Starts the domain. If it does not start on a definition this update wrote,
+ * the previous one (`previous`) is defined again and started, and the update
+ * fails saying so: a domain is never left down on a new definition that
+ * cannot run (a disk gone, a port taken, a CPU the host refuses).
+ */
+async function startOrPutBack(
+  host: HostAccess,
+  uri: string,
+  uuid: string,
+  name: string,
+  previous: string | undefined,
+): Promise<void> {
+  const first = await host.run(virsh(uri, "start", uuid), { allowFailure: true });
+  if (first.exitCode === 0) return;
+  const said = first.stderr.trim();
+  if (previous === undefined) {
+    throw new CommandError(virsh(uri, "start", uuid), first.exitCode, said, host.label);
+  }
+  await defineDomain(host, uri, previous);
+  const again = await host.run(virsh(uri, "start", uuid), { allowFailure: true });
+  if (again.exitCode === 0) {
+    throw new PreconditionError(
+      `restart: ${name} did not start on its new definition, so its previous definition is back and running. ` +
+        `virsh start said: ${said}`,
+    );
+  }
+  throw new PreconditionError(
+    `restart: ${name} did not start on its new definition; its previous definition is back, but did not start either ` +
+      `(it is shut off). virsh start said: ${said}; and on the previous definition: ${again.stderr.trim()}`,
+  );
+}
+
+/**
+ * Memory changed live by hand (`virsh setmem --live`): the running guest's
+ * memory moved since it was last read back, and not to what is defined. It
+ * shows as drift of memoryMiB, so the preview shows it and `up` puts it back.
+ * A guest whose balloon never moved (no driver) shows nothing: nothing changed.
+ */
+function memoryDrift(
+  props: DomainOutputs,
+  drift: Partial<DomainInputs>,
+  state: string,
+  dominfo: string,
+): Partial<DomainInputs> {
+  const kib = parseDomInfoLive(dominfo).usedMemoryKiB;
+  if (!isActive(state) || kib === undefined || drift.memoryMiB !== undefined) return {};
+  if (props.liveMemoryMiB === undefined || props.liveMemoryMiB === null) return {};
+  const live = Math.round(kib / 1024);
+  return live !== props.liveMemoryMiB && live !== props.memoryMiB ? { memoryMiB: live } : {};
+}
 
 function requireXml(i: DomainInputs): string {
   if (!i.xml || isUnknown(i.xml))

@@ -17,6 +17,11 @@ import { validateCpuForDomainType } from "./validate-cpu";
 export interface HostFacts {
   readonly domainType: DomainType;
   readonly hostVendor: HostVendor;
+  /**
+   * The hypervisor's identity (its /etc/machine-id), mixed into default MAC
+   * addresses; undefined for a domain made before it was (its MACs stay).
+   */
+  readonly hostId?: string;
 }
 
 export const DEFAULT_SHUTDOWN_TIMEOUT_SECONDS = 60;
@@ -87,7 +92,7 @@ export function resolveDomainSpec(
     disks: resolveDisks(spec.disks),
     networks: (spec.networks ?? []).map((n, i): ResolvedNetwork => ({
       ...n,
-      mac: (n.mac ?? stableMac(spec.domainName, i)).toLowerCase(),
+      mac: (n.mac ?? stableMac(spec.domainName, i, facts.hostId)).toLowerCase(),
       model: n.model ?? "virtio",
     })),
     ...(vnc ? { vnc } : {}),
@@ -160,12 +165,17 @@ function resolveDisks(disks: DomainSpec["disks"]): ResolvedDisk[] {
 
 /**
  * A locally administered MAC in QEMU's 52:54:00 range, the same for the same
- * domain name and interface position on every run.
+ * hypervisor, domain name and interface position on every run. The
+ * hypervisor's identity keeps two hypervisors' default domains (every lab's
+ * "jiaoshiji") apart on a shared bridge; without one (a domain made before),
+ * the name alone decides, as it did then.
  */
-export function stableMac(domainName: string, index: number): string {
-  const digest = createHash("sha256")
-    .update(`nestlab-domain-mac\0${domainName}\0${index}`)
-    .digest();
+export function stableMac(domainName: string, index: number, hostId?: string): string {
+  const seed =
+    hostId === undefined
+      ? `nestlab-domain-mac\0${domainName}\0${index}`
+      : `nestlab-domain-mac\0${hostId}\0${domainName}\0${index}`;
+  const digest = createHash("sha256").update(seed).digest();
   const tail = [digest[0], digest[1], digest[2]].map((b) => b.toString(16).padStart(2, "0"));
   return ["52", "54", "00", ...tail].join(":");
 }

@@ -1,6 +1,7 @@
 import { promises as fs } from "fs";
 import * as net from "net";
 import { DomainInputs, DomainOutputs, provider } from "../../../components/domain/provider";
+import { stableMac } from "../../../components/domain/resolve";
 import {
   domainNames,
   HOST,
@@ -31,6 +32,11 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+/** The memory the running guest has, as `virsh dominfo` says ("Used memory"), in KiB. */
+async function usedKiB(id: string): Promise<number> {
+  return Number(/^Used memory:\s*(\d+) KiB$/m.exec(await virshOk("dominfo", id))?.[1]);
+}
+
 /** What the component hands the engine (the provider's check sees it unchecked). */
 function args(change: Record<string, unknown> = {}): DomainInputs {
   return {
@@ -60,6 +66,10 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     expect(made.outs.vncAddress).toMatch(/^127\.0\.0\.1:59\d\d$/);
     expect(made.outs.serialAddress).toMatch(/^\/dev\/pts\/\d+$/);
     expect(made.outs.ipAddresses).toEqual([]);
+    // No OS, so no balloon driver: the guest keeps the memory it started with, maxMemoryMiB.
+    expect(await usedKiB(made.id)).toBe(384 * 1024);
+    expect(made.outs.liveMemoryMiB).toBe(384);
+    expect(made.outs.pendingRestart).toEqual(["memoryMiB"]);
     expect((await virshOk("domuuid", `${PREFIX}life`)).trim()).toBe(made.id);
     const qemu = await qemuProcess(`${PREFIX}life`);
     expect(optionValue(qemu.argv, "-cpu")).toBe("qemu64,svm=on");
@@ -77,13 +87,17 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
   test("grows memory live: same domain, same QEMU process, new definition", async () => {
     const before = await qemuProcess(`${PREFIX}life`);
     const next = await up(state, args({ memoryMiB: 320 }));
-    expect(next.plan).toBe("live: memoryMiB");
+    expect(next.plan).toBe("live: memoryMiB (through the guest's balloon driver)");
     expect(next.replaced).toBe(false);
     expect(next.id).toBe(state.id);
     expect((await qemuProcess(`${PREFIX}life`)).pid).toBe(before.pid);
     expect(await virshOk("dumpxml", "--inactive", state.id)).toContain(
       "<currentMemory unit='KiB'>327680</currentMemory>",
     );
+    // Read back, not assumed: setmem succeeded, but without a balloon driver nothing moved.
+    expect(await usedKiB(state.id)).toBe(384 * 1024);
+    expect(next.outs.liveMemoryMiB).toBe(384);
+    expect(next.outs.pendingRestart).toEqual(["memoryMiB"]);
     state = next;
   });
 
@@ -99,6 +113,28 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     expect(after.pid).not.toBe(before.pid);
     expect(optionValue(after.argv, "-cpu")).toBe("Opteron_G2,svm=on");
     state = next;
+  });
+
+  test("a restart whose start fails puts the previous definition back and starts it", async () => {
+    const other = `${dir}/vanishing.qcow2`;
+    await fs.copyFile(disk, other);
+    const before = await virshOk("dumpxml", "--inactive", state.id);
+    const wanted = args({
+      memoryMiB: 320,
+      cpu: { mode: "custom", model: "Opteron_G2" },
+      disks: [{ path: other }],
+    });
+    const checked = await provider.check(stateInputs(state.outs), wanted);
+    expect(checked.failures).toBeUndefined();
+    expect(checked.inputs.updatePlan).toBe("restart: disks");
+    // Gone between the preview and the update: the new definition defines, but cannot start.
+    await fs.rm(other);
+    await expect(provider.update(state.id, state.outs, checked.inputs)).rejects.toThrow(
+      `restart: ${PREFIX}life did not start on its new definition, so its previous definition is back and running. virsh start said:`,
+    );
+    expect((await virshOk("domstate", state.id)).trim()).toBe("running");
+    expect(await virshOk("dumpxml", "--inactive", state.id)).toBe(before);
+    expect(await virshOk("domblklist", state.id)).toContain(disk);
   });
 
   test("a domain stopped by hand shows as drift on refresh, and up starts it again", async () => {
@@ -132,7 +168,7 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
       refreshed,
       args({ memoryMiB: 320, cpu: { mode: "custom", model: "Opteron_G2" } }),
     );
-    expect(next.plan).toBe("live: memoryMiB");
+    expect(next.plan).toBe("live: memoryMiB (through the guest's balloon driver)");
     expect(await virshOk("dumpxml", "--inactive", state.id)).toContain(
       "<currentMemory unit='KiB'>327680</currentMemory>",
     );
@@ -167,6 +203,31 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     expect((await domainNames()).filter((n) => n.startsWith(`${PREFIX}renamed`))).toEqual([]);
     expect((await fs.stat(disk)).isFile()).toBe(true);
     await provider.delete(state.id, state.outs);
+  });
+});
+
+describe("MAC addresses", () => {
+  const nic = { networks: [{ user: {} }] };
+
+  test("a new domain's default MAC mixes in the hypervisor's identity (/etc/machine-id)", async () => {
+    const machineId = (await fs.readFile("/etc/machine-id", "utf8")).trim();
+    const checked = await provider.check({}, args({ domainName: `${PREFIX}mac`, ...nic }));
+    expect(checked.failures).toBeUndefined();
+    expect(checked.inputs.resolvedHostId).toBe(machineId);
+    expect(checked.inputs.macs).toEqual([stableMac(`${PREFIX}mac`, 0, machineId)]);
+    // Another hypervisor gives the same domain name another address.
+    expect(stableMac(`${PREFIX}mac`, 0, "another-machine")).not.toBe(checked.inputs.macs?.[0]);
+  });
+
+  test("a domain made before keeps its MAC (no host identity in its state)", async () => {
+    const legacy = (await provider.check({}, args({ domainName: `${PREFIX}mac`, ...nic }))).inputs;
+    const { resolvedHostId: _id, ...olds } = {
+      ...legacy,
+      macs: [stableMac(`${PREFIX}mac`, 0)],
+    };
+    const checked = await provider.check(olds, args({ domainName: `${PREFIX}mac`, ...nic }));
+    expect(checked.inputs.resolvedHostId).toBeUndefined();
+    expect(checked.inputs.macs).toEqual([stableMac(`${PREFIX}mac`, 0)]);
   });
 });
 

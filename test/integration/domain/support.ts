@@ -4,6 +4,7 @@ import * as path from "path";
 import { spawnCollect } from "../../../components/host/spawn";
 import { virshOn } from "../../support/virsh";
 import { DomainInputs, DomainOutputs, provider } from "../../../components/domain/provider";
+import { OUTPUT_ONLY, withoutKeys } from "../../../components/domain/inputs";
 
 /** Every libvirt object these tests make starts with this; afterAll removes only those. */
 export const PREFIX = "nlt-domain-it-";
@@ -98,13 +99,5 @@ export async function up(
 
 /** The inputs part of a resource's state (what the engine hands check() as olds). */
 export function stateInputs(outs: DomainOutputs): Record<string, unknown> {
-  const {
-    uuid: _u,
-    state: _s,
-    vncAddress: _v,
-    serialAddress: _a,
-    ipAddresses: _i,
-    ...inputs
-  } = outs;
-  return inputs;
+  return withoutKeys(outs, OUTPUT_ONLY);
 }

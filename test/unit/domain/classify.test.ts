@@ -43,7 +43,11 @@ describe("classifyUpdate", () => {
   });
 
   it.each<[string, Partial<DomainSpec>, string]>([
-    ["memory within the ceiling", { memoryMiB: 512 }, "live: memoryMiB"],
+    [
+      "memory within the ceiling",
+      { memoryMiB: 512 },
+      "live: memoryMiB (through the guest's balloon driver)",
+    ],
     ["vCPUs within the ceiling", { vcpus: 2 }, "live: vcpus"],
     ["autostart", { autostart: true }, "live: autostart"],
     ["the desired state", { running: false }, "live: running"],
@@ -51,7 +55,7 @@ describe("classifyUpdate", () => {
     [
       "memory beyond the ceiling",
       { memoryMiB: 2048, maxMemoryMiB: 2048 },
-      "restart: maxMemoryMiB; live: memoryMiB",
+      "restart: maxMemoryMiB; live: memoryMiB (through the guest's balloon driver)",
     ],
     ["the CPU model", { cpu: { mode: "custom", model: "Opteron_G2" } }, "restart: cpu"],
     ["the CPU mode", { cpu: { mode: "host-model" } }, "restart: cpu"],

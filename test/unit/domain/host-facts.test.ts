@@ -4,6 +4,7 @@ import * as path from "path";
 import {
   parseDomainCapabilities,
   parseDomIfAddr,
+  parseDomInfoLive,
   parseListeners,
   parseNodeInfo,
   portTaken,
@@ -102,5 +103,37 @@ describe("host decisions", () => {
     expect(stableMac("jiaoshiji", 1)).toBe(stableMac("jiaoshiji", 1));
     expect(stableMac("jiaoshiji", 0)).not.toBe(stableMac("jiaoshiji", 1));
     expect(stableMac("classroom", 0)).not.toBe(stableMac("jiaoshiji", 0));
+  });
+
+  it("mixes the hypervisor's identity into MACs: two hosts' jiaoshiji differ on a shared bridge", () => {
+    const digest = createHash("sha256")
+      .update("nestlab-domain-mac\0" + "0f6e1c2d\0jiaoshiji\0" + "0")
+      .digest();
+    expect(stableMac("jiaoshiji", 0, "0f6e1c2d")).toBe(
+      `52:54:00:${[...digest.subarray(0, 3)].map((b) => b.toString(16).padStart(2, "0")).join(":")}`,
+    );
+    expect(stableMac("jiaoshiji", 0, "0f6e1c2d")).not.toBe(stableMac("jiaoshiji", 0, "7a9b3c4d"));
+    expect(stableMac("jiaoshiji", 0, "0f6e1c2d")).not.toBe(stableMac("jiaoshiji", 0));
+  });
+});
+
+describe("parseDomInfoLive (virsh dominfo of a running domain, libvirt 9.0)", () => {
+  it("reads the memory the guest has and its vCPUs", () => {
+    const dominfo = [
+      "Id:             7",
+      "Name:           nlt-f-memprobe",
+      "UUID:           0c6f4a52-9d3e-4b8e-8f5e-2f1a3b4c5d6e",
+      "OS Type:        hvm",
+      "State:          running",
+      "CPU(s):         1",
+      "CPU time:       1.2s",
+      "Max memory:     393216 KiB",
+      "Used memory:    263168 KiB",
+      "Persistent:     yes",
+      "Autostart:      disable",
+      "",
+    ].join("\n");
+    expect(parseDomInfoLive(dominfo)).toEqual({ usedMemoryKiB: 263168, cpus: 1 });
+    expect(parseDomInfoLive("")).toEqual({ usedMemoryKiB: undefined, cpus: undefined });
   });
 });

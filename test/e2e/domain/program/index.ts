@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { NestedDomain } from "../../../../components/domain";
 
-// Config: domainName, disk (a qcow2 on this machine), memoryMiB, maxMemoryMiB, cpuModel.
+// Config: domainName, disk (a qcow2 on this machine), memoryMiB, maxMemoryMiB, cpuModel,
+// vncPort (a fixed VNC port).
 const config = new pulumi.Config();
 const domain = new NestedDomain("e2e-domain", {
   domainName: config.require("domainName"),
@@ -10,7 +11,7 @@ const domain = new NestedDomain("e2e-domain", {
   vcpus: 1,
   cpu: { mode: "custom", model: config.require("cpuModel") },
   disks: [{ path: config.require("disk") }],
-  vnc: {},
+  vnc: { port: config.requireNumber("vncPort") },
   serial: { type: "pty" },
   shutdownTimeoutSeconds: 2,
 });
@@ -18,3 +19,5 @@ const domain = new NestedDomain("e2e-domain", {
 export const uuid = domain.uuid;
 export const state = domain.state;
 export const vncAddress = domain.vncAddress;
+export const liveMemoryMiB = domain.liveMemoryMiB;
+export const pendingRestart = domain.pendingRestart;
