@@ -26,7 +26,7 @@ KERNEL_META="linux-image-amd64"
 USER_PACKAGES=(busybox-static dash dropbear-bin kmod libc6 libcrypt1 libgcc-s1 libgmp10 libkmod2
   liblzma5 libssl3 libtomcrypt1 libtommath1 libzstd1 zlib1g)
 # Modules in the initramfs, with everything they depend on.
-MODULES=(kvm_amd kvm_intel virtio_pci virtio_net virtio_blk virtio_console)
+MODULES=(kvm_amd kvm_intel virtio_pci virtio_net virtio_blk virtio_console virtio_balloon)
 KERNEL_CMDLINE="console=ttyS0 panic=-1 quiet"
 READY_MARKER="NESTLAB-GUEST-READY"
 

@@ -34,7 +34,7 @@ has_flag() { grep -qw "$1" /proc/cpuinfo && echo yes || echo no; }
 note() { echo "nestlab-init: $*"; }
 
 # Devices QEMU gives the guest; each may be absent.
-for m in virtio_pci virtio_net virtio_blk virtio_console; do
+for m in virtio_pci virtio_net virtio_blk virtio_console virtio_balloon; do
   modprobe -q "$m" || note "modprobe $m failed"
 done
 
