@@ -1,4 +1,4 @@
-import { PreconditionError } from "../core/errors";
+import { CommandError, PreconditionError } from "../core/errors";
 import { HostAccess } from "../host/access";
 import { checkFailures } from "../host/check-failures";
 import { diffHost, HostSpec } from "../host/connection";
@@ -75,6 +75,9 @@ async function ensureRunning(inputs: LabMachineInputs): Promise<LabMachineOutput
       case "resume":
         await host.run(virsh(uri, "resume", inputs.domainName));
         break;
+      case "wake":
+        await host.run(virsh(uri, "dompmwakeup", inputs.domainName));
+        break;
       case "refuse":
         throw new PreconditionError(
           `"${inputs.domainName}" is ${state} on the classroom host: run \`pulumi up\` again once it has stopped.`,
@@ -137,9 +140,16 @@ export const provider: HostProvider<LabMachineInputs, LabMachineOutputs> = {
       let state: string | undefined;
       try {
         state = await domainState(host, uri, props.domainName);
-      } catch {
-        // The classroom host is gone or unreachable: so is the machine inside it.
-        return;
+      } catch (e) {
+        // Nothing listens at the classroom host's SSH port: it is off, and the machine inside it too.
+        // Any other failure (a timeout, a refused login, sshd not up yet) may leave it running: an error.
+        if (
+          e instanceof CommandError &&
+          e.exitCode === undefined &&
+          /Connection refused/.test(e.stderr)
+        )
+          return;
+        throw e;
       }
       if (state === undefined) return;
       await stopDomain(host, uri, props.domainName, props.shutdownTimeoutSeconds);

@@ -22,7 +22,7 @@ export function isActive(state: string): boolean {
 }
 
 /** What to do to bring an existing domain to running. */
-export type StartAction = "none" | "start" | "resume" | "refuse";
+export type StartAction = "none" | "start" | "resume" | "wake" | "refuse";
 
 export function startAction(state: string): StartAction {
   switch (state) {
@@ -30,8 +30,10 @@ export function startAction(state: string): StartAction {
     case "idle":
       return "none";
     case "paused":
-    case "pmsuspended":
       return "resume";
+    // Suspended by the guest itself (ACPI S3/S4): `virsh resume` does not wake it.
+    case "pmsuspended":
+      return "wake";
     case "shut off":
     case "crashed":
       return "start";

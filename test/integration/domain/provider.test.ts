@@ -177,6 +177,25 @@ describe("NestedDomain's provider against libvirtd (TCG)", () => {
     state = next;
   });
 
+  test("a rotated SSH key is an update of the state alone: same domain, same QEMU process", async () => {
+    const before = await qemuProcess(`${PREFIX}life`);
+    const rotated =
+      "-----BEGIN OPENSSH PRIVATE KEY-----\nrotated\n-----END OPENSSH PRIVATE KEY-----\n";
+    const next = await up(
+      state,
+      args({
+        memoryMiB: 320,
+        cpu: { mode: "custom", model: "Opteron_G2" },
+        sshPrivateKey: rotated,
+      }),
+    );
+    expect(next.plan).toBe("live: sshPrivateKey");
+    expect(next.replaced).toBe(false);
+    expect(next.outs.sshPrivateKey).toBe(rotated);
+    expect((await qemuProcess(`${PREFIX}life`)).pid).toBe(before.pid);
+    state = next;
+  });
+
   test("renaming replaces the domain: the old one is removed first, the disk stays", async () => {
     const next = await up(
       state,

@@ -44,7 +44,7 @@ describe("startAction", () => {
     ["running", "none"],
     ["idle", "none"],
     ["paused", "resume"],
-    ["pmsuspended", "resume"],
+    ["pmsuspended", "wake"],
     ["shut off", "start"],
     ["crashed", "start"],
     ["in shutdown", "refuse"],
