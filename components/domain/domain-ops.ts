@@ -2,7 +2,7 @@ import { PreconditionError } from "../core/errors";
 import { HostAccess } from "../host/access";
 import { readHostCpuFacts } from "../libvirt/cpu-ops";
 import { domainState, isActive, sleep } from "../libvirt/domain-state";
-import { isNotFound, runWithDocument, virsh } from "../libvirt/virsh";
+import { virshLookup, runWithDocument, virsh } from "../libvirt/virsh";
 import { liveAddresses, ownerOf, parseDomIfAddr, parseDomInfoLive } from "./host-facts";
 import { DomainInputs, Observed } from "./inputs";
 import { DEFAULT_IP_WAIT_SECONDS, HostFacts } from "./resolve";
@@ -59,13 +59,10 @@ export async function readOwnedDefinition(
   uuid: string,
   expected: { readonly domainName: string; readonly owner: string | undefined },
 ): Promise<string | undefined> {
-  const r = await host.run(virsh(uri, "dumpxml", "--inactive", uuid), { allowFailure: true });
-  if (r.exitCode !== 0) {
-    if (isNotFound("domain", r.stderr)) return undefined;
-    throw new Error(`virsh dumpxml ${uuid} on ${host.label} failed: ${r.stderr.trim()}`);
-  }
-  if (ownerOf(r.stdout) !== expected.owner) throw notOurs(expected.domainName, uuid, host.label);
-  return r.stdout;
+  const xml = await virshLookup(host, uri, "domain", ["dumpxml", "--inactive", uuid]);
+  if (xml === undefined) return undefined;
+  if (ownerOf(xml) !== expected.owner) throw notOurs(expected.domainName, uuid, host.label);
+  return xml;
 }
 
 export function notOurs(name: string, uuid: string, label: string): PreconditionError {
@@ -94,10 +91,7 @@ export async function domainUuid(
   uri: string,
   name: string,
 ): Promise<string | undefined> {
-  const r = await host.run(virsh(uri, "domuuid", name), { allowFailure: true });
-  if (r.exitCode === 0) return r.stdout.trim();
-  if (isNotFound("domain", r.stderr)) return undefined;
-  throw new Error(`virsh domuuid ${name} on ${host.label} failed: ${r.stderr.trim()}`);
+  return (await virshLookup(host, uri, "domain", ["domuuid", name]))?.trim();
 }
 
 /**

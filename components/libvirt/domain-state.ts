@@ -1,5 +1,5 @@
 import { HostAccess } from "../host/access";
-import { isNotFound, virsh } from "./virsh";
+import { virshLookup, virsh } from "./virsh";
 
 /**
  * A domain's state and the one way to stop it, shared by NestedDomain and
@@ -49,10 +49,8 @@ export async function domainState(
   uri: string,
   domain: string,
 ): Promise<string | undefined> {
-  const r = await host.run(virsh(uri, "domstate", domain), { allowFailure: true });
-  if (r.exitCode === 0) return parseDomState(r.stdout);
-  if (isNotFound("domain", r.stderr)) return undefined;
-  throw new Error(`virsh domstate ${domain} on ${host.label} failed: ${r.stderr.trim()}`);
+  const state = await virshLookup(host, uri, "domain", ["domstate", domain]);
+  return state === undefined ? undefined : parseDomState(state);
 }
 
 /** How often a shutdown is looked at. */

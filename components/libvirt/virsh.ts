@@ -1,3 +1,4 @@
+import { PreconditionError } from "../core/errors";
 import { HostAccess, RunOptions, RunResult } from "../host/access";
 
 /**
@@ -29,6 +30,25 @@ const NOT_FOUND: Readonly<Record<LibvirtObject, RegExp>> = {
 /** Whether virsh's stderr says that the object does not exist (rather than that virsh failed). */
 export function isNotFound(kind: LibvirtObject, stderr: string): boolean {
   return NOT_FOUND[kind].test(stderr);
+}
+
+/**
+ * Runs a virsh query about one object (domstate, domuuid, dumpxml, net-info,
+ * pool-info, vol-dumpxml …) and returns its output, or undefined when the
+ * object does not exist. Any other failure throws, naming the command.
+ */
+export async function virshLookup(
+  host: HostAccess,
+  uri: string,
+  kind: LibvirtObject,
+  args: readonly string[],
+): Promise<string | undefined> {
+  const r = await host.run(virsh(uri, ...args), { allowFailure: true });
+  if (r.exitCode === 0) return r.stdout;
+  if (isNotFound(kind, r.stderr)) return undefined;
+  throw new PreconditionError(
+    `virsh ${args.join(" ")} on ${host.label} failed: ${r.stderr.trim()}`,
+  );
 }
 
 /** `virsh list --name` (or net-list, pool-list …) → the names, in libvirt's order. */

@@ -6,7 +6,7 @@ import { diffHost, HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { asGiven, GONE, HostProvider } from "../host/provider";
 import { requireTools } from "../host/tools";
-import { isNotFound, runWithDocument, virsh } from "../libvirt/virsh";
+import { virshLookup, runWithDocument, virsh } from "../libvirt/virsh";
 import { NetworkSpec, renderNetworkXml, validateNetworkSpec } from "./network-xml";
 
 /** What the Network resource hands its provider. */
@@ -46,14 +46,8 @@ interface NetInfo {
 
 /** `virsh net-info` → its fields; undefined when the network does not exist. */
 async function netInfo(host: HostAccess, uri: string, name: string): Promise<NetInfo | undefined> {
-  const r = await host.run(virsh(uri, "net-info", name), { allowFailure: true });
-  if (r.exitCode !== 0) {
-    if (isNotFound("network", r.stderr)) return undefined;
-    throw new PreconditionError(
-      `virsh net-info ${name} on ${host.label} failed: ${r.stderr.trim()}`,
-    );
-  }
-  return parseNetInfo(r.stdout);
+  const info = await virshLookup(host, uri, "network", ["net-info", name]);
+  return info === undefined ? undefined : parseNetInfo(info);
 }
 
 export function parseNetInfo(stdout: string): NetInfo {

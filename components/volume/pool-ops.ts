@@ -1,6 +1,6 @@
 import { CommandError, PreconditionError } from "../core/errors";
 import { Held, HostAccess } from "../host/access";
-import { isNotFound, parseVirshNames, virsh } from "../libvirt/virsh";
+import { virshLookup, parseVirshNames, virsh } from "../libvirt/virsh";
 import { describeHolders, FILE_HOLDERS_SCRIPT, parseFileHolders } from "./holders";
 import {
   FILE_POOL_TYPES,
@@ -26,12 +26,8 @@ export async function poolState(
   uri: string,
   pool: string,
 ): Promise<string | undefined> {
-  const r = await host.run(virsh(uri, "pool-info", pool), { allowFailure: true });
-  if (r.exitCode === 0) return parsePoolState(r.stdout);
-  if (isNotFound("pool", r.stderr)) return undefined;
-  throw new PreconditionError(
-    `virsh pool-info ${pool} failed on ${host.label}: ${r.stderr.trim()}`,
-  );
+  const info = await virshLookup(host, uri, "pool", ["pool-info", pool]);
+  return info === undefined ? undefined : parsePoolState(info);
 }
 
 /**
@@ -149,14 +145,8 @@ export async function volumeFacts(
   pool: string,
   volume: string,
 ): Promise<VolumeFacts | undefined> {
-  const r = await host.run(virsh(uri, "vol-dumpxml", "--pool", pool, volume), {
-    allowFailure: true,
-  });
-  if (r.exitCode === 0) return parseVolumeXml(r.stdout);
-  if (isNotFound("volume", r.stderr)) return undefined;
-  throw new PreconditionError(
-    `virsh vol-dumpxml --pool ${pool} ${volume} failed on ${host.label}: ${r.stderr.trim()}`,
-  );
+  const xml = await virshLookup(host, uri, "volume", ["vol-dumpxml", "--pool", pool, volume]);
+  return xml === undefined ? undefined : parseVolumeXml(xml);
 }
 
 /** Whether a path exists on the host (any kind of file), and which file it is (see fileIdArgv). */
