@@ -164,7 +164,12 @@ test("memory within the maximum: live, and a comment under 25 lines", async () =
     async () => {
       const { facts, markdown } = await reviewNow("memory-live");
       expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
-        [host(), "update", "live", "memoryMiB; applies while running"],
+        [
+          host(),
+          "update",
+          "live",
+          "memoryMiB (through the guest's balloon driver); applies while running",
+        ],
       ]);
       expect(facts.consequences).toEqual([]);
       expect(markdown).toBe(
@@ -175,7 +180,7 @@ test("memory within the maximum: live, and a comment under 25 lines", async () =
           "",
           "| Resource | Action | Impact | Why |",
           "| --- | --- | --- | --- |",
-          `| classroom host \`${id}\` | update | live | memoryMiB; applies while running |`,
+          `| classroom host \`${id}\` | update | live | memoryMiB (through the guest's balloon driver); applies while running |`,
           "",
           "<details><summary>Property changes</summary>",
           "",

@@ -173,9 +173,13 @@ describe("the volume is the file this resource made", () => {
     const file = vol.outs.path as string;
     const inode = statSync(file).ino;
     // Someone removes the volume by hand and makes another file of that name: ext4 and XFS hand
-    // the freed inode number to the next file at once.
-    sh(["rm", "-f", "--", file]);
-    qemuImg("create", "-q", "-f", "qcow2", file, "1M");
+    // the freed inode number to the next file made, which is this one unless another process
+    // made a file in between: then remove and make it again (a few tries at most).
+    for (let attempt = 0; attempt < 20; attempt++) {
+      sh(["rm", "-f", "--", file]);
+      qemuImg("create", "-q", "-f", "qcow2", file, "1M");
+      if (statSync(file).ino === inode) break;
+    }
     expect(statSync(file).ino).toBe(inode);
     await provider.delete(vol.id, vol.outs);
     expect(existsSync(file)).toBe(true);

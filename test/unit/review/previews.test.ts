@@ -46,7 +46,14 @@ test("no change", () => {
 
 test("memory within the maximum: live; the whole comment, under 25 lines", () => {
   const { facts, markdown } = review(read("memory-live"), "dev");
-  expect(rows(facts)).toEqual([[HOST, "update", "live", "memoryMiB; applies while running"]]);
+  expect(rows(facts)).toEqual([
+    [
+      HOST,
+      "update",
+      "live",
+      "memoryMiB (through the guest's balloon driver); applies while running",
+    ],
+  ]);
   expect(consequences(facts)).toEqual([]);
   expect(facts.answers).toEqual(answers(false, false, false, false));
   expect(markdown).toBe(`**1 change** to stack \`dev\`: 1 live.
@@ -55,7 +62,7 @@ Loses data: no · Downtime: no · Touches the host: no · Opens a port: no
 
 | Resource | Action | Impact | Why |
 | --- | --- | --- | --- |
-| classroom host \`jiaoshiji\` | update | live | memoryMiB; applies while running |
+| classroom host \`jiaoshiji\` | update | live | memoryMiB (through the guest's balloon driver); applies while running |
 
 <details><summary>Property changes</summary>
 
