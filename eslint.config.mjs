@@ -5,7 +5,7 @@ import importPlugin from "eslint-plugin-import";
 
 /**
  * The import graph, floor by floor: core → host → libvirt → features (nested,
- * volume, domain, network) → lab → components/index.ts → index.ts. A folder
+ * volume, domain, network) → lab → classroom → components/index.ts → index.ts. A folder
  * imports only its own files and the floors below it; features never import
  * each other. `npx eslint .` fails on any arrow upward or sideways.
  */
@@ -18,12 +18,13 @@ const FLOORS = [
   ["domain", ["core", "host", "libvirt"]],
   ["network", ["core", "host", "libvirt"]],
   ["lab", ["core", "host", "libvirt", "nested", "volume", "domain", "network"]],
+  ["classroom", ["core", "host", "libvirt", "nested", "volume", "domain", "network", "lab"]],
 ];
 const importGraph = FLOORS.map(([folder, below]) => ({
   target: `./components/${folder}`,
   from: "./components",
   except: [`./${folder}`, ...below.map((b) => `./${b}`)],
-  message: `components/${folder} may import only ${[folder, ...below].join(", ")}: the graph reads core → host → libvirt → features → lab (see ARCHITECTURE.md).`,
+  message: `components/${folder} may import only ${[folder, ...below].join(", ")}: the graph reads core → host → libvirt → features → lab → classroom (see ARCHITECTURE.md).`,
 }));
 
 export default tseslint.config(
