@@ -33,13 +33,18 @@ export interface VolumeDiff {
 
 type Props = Readonly<Record<string, unknown>>;
 
+/** A state or an input bag, typed or not: read as the property bag it is on the wire. */
+type Bag = object;
+
 /**
  * Compares the state (`olds`, the last outputs) with the checked inputs.
  * A replacement deletes the old volume first when the new one takes the same
  * pool and name (two volumes cannot share a path, and a volume this stack no
  * longer tracks is never overwritten).
  */
-export function diffVolume(olds: Props, news: Props): VolumeDiff {
+export function diffVolume(oldBag: Bag, newBag: Bag): VolumeDiff {
+  const olds = oldBag as Props;
+  const news = newBag as Props;
   const replaces: string[] = REPLACING_PROPERTIES.filter((k) =>
     k === "sourceFingerprint" ? sourceReplaces(olds, news) : !same(olds[k], news[k]),
   );
@@ -64,9 +69,9 @@ export function diffVolume(olds: Props, news: Props): VolumeDiff {
  * made from (`olds`, the state, keeps that fingerprint until the volume is
  * made again). Unknown: the whole fingerprint's key.
  */
-export function changedSourceFiles(olds: Props, news: Props): string[] {
-  const made = olds.sourceFingerprint;
-  const now = news.sourceFingerprint;
+export function changedSourceFiles(olds: Bag, news: Bag): string[] {
+  const made = (olds as Props).sourceFingerprint;
+  const now = (news as Props).sourceFingerprint;
   if (!isLines(made) || !isLines(now)) return same(made, now) ? [] : ["sourceFingerprint"];
   return contentChanges(made, now);
 }

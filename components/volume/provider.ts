@@ -1,22 +1,12 @@
-import type * as pulumi from "@pulumi/pulumi";
-import { CommandError, PreconditionError } from "../core/errors";
+import { PreconditionError } from "../core/errors";
 import { requireTools } from "../host/tools";
 import { virsh } from "../libvirt/virsh";
-import { HostAccess } from "../host/access";
 import { checkFailures } from "../host/check-failures";
+import { GONE, HostProvider } from "../host/provider";
 import { HostSpec } from "../host/connection";
 import { withHost } from "../host/index";
 import { PlainVolumeArgs, validateVolumeArgs, VolumeOptions } from "./args";
 import { ChainLink, parseImageInfo } from "./chain";
-import {
-  convertArgv,
-  ConvertTuning,
-  createTargetArgv,
-  DEFAULT_TUNING,
-  ioUringRefused,
-  measureArgv,
-  parseMeasure,
-} from "./convert-argv";
 import { hasUnknown } from "../core/unknown";
 import { changedSourceFiles, diffVolume } from "./diff";
 import { SourceImageError } from "./errors";
@@ -31,9 +21,8 @@ import {
   requireUnused,
   volumeFacts,
 } from "./pool-ops";
-import { InspectedSource, planVolume, VolumePlan } from "./plan";
-import { ProgressThrottle } from "./progress";
-import { checkMadeCopy } from "./source-files";
+import { planVolume } from "./plan";
+import { requiredBytes, showBytes, writeImage } from "./write-image";
 import { isRecordedFile } from "./volume-file";
 
 /** What the ConvertedVolume resource hands its provider. */
@@ -63,17 +52,12 @@ export interface ConvertedVolumeOutputs extends ConvertedVolumeInputs {
   readonly inode?: string;
 }
 
-const DAY_MS = 24 * 3600 * 1000;
-
 /** Lines to the provider's stderr, which the engine shows in `pulumi up`. */
 function say(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-export const provider: Required<pulumi.dynamic.ResourceProvider> = {
-  /** Nothing to configure: every call carries its host. */
-  configure: async () => undefined,
-
+export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutputs> = {
   /**
    * Validates the arguments and inspects the source on the host (metadata
    * only), so a bad source fails the preview. Adds the resolved volumeName
@@ -167,7 +151,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
       const started = Date.now();
       let linked = false;
       try {
-        await writeImage({ host, options, source, plan, tmp, label });
+        await writeImage({ host, options, source, plan, tmp, label, say });
         const after = await inspectSource(host, options, { verifyManifest: false });
         // Written to or replaced meanwhile, even with the same content key: the copy may be torn.
         const changed = [
@@ -249,7 +233,7 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     const state = props as ConvertedVolumeOutputs;
     return withHost(state.host, state.sshPrivateKey, async (host) => {
       const now = await fileId(host, state.path);
-      if (now === undefined || !isRecordedFile(state, now)) return { id: "", props: {} };
+      if (now === undefined || !isRecordedFile(state, now)) return GONE;
       const uri = state.host.libvirtUri;
       if ((await poolState(host, uri, String(state.pool))) === "running") {
         await host.run(virsh(uri, "pool-refresh", String(state.pool)));
@@ -325,101 +309,3 @@ export const provider: Required<pulumi.dynamic.ResourceProvider> = {
     });
   },
 };
-
-/** One volume being written: where from, where to, how. */
-interface WriteJob {
-  readonly host: HostAccess;
-  readonly options: VolumeOptions;
-  readonly source: InspectedSource;
-  readonly plan: VolumePlan;
-  /** The hidden temporary file in the pool's folder. */
-  readonly tmp: string;
-  /** Prefix of every line shown in `pulumi up`. */
-  readonly label: string;
-}
-
-/** Writes the new image to `tmp`: a conversion (with progress lines) or a plain copy. */
-async function writeImage(job: WriteJob): Promise<void> {
-  const { host, source, plan, tmp, label } = job;
-  switch (plan.action) {
-    case "convert": {
-      say(`${label}: converting ${source.chain.length} link(s) of ${source.inputFormat} to qcow2`);
-      try {
-        await convertInto(job, DEFAULT_TUNING);
-      } catch (e) {
-        if (!(e instanceof CommandError && ioUringRefused(e.stderr))) throw e;
-        // Refused when QEMU opens the target, before any data is written.
-        say(`${label}: ${host.label} gives QEMU no io_uring; converting with its worker threads`);
-        await host.run(["rm", "-f", "--", tmp]);
-        await convertInto(job, { ...DEFAULT_TUNING, aio: "threads" });
-      }
-      return;
-    }
-    case "copy":
-      say(`${label}: copying the ${source.inputFormat} image as it is (pass-through)`);
-      await host.run(["cp", "--sparse=always", "--", source.open[0].file, tmp], {
-        timeoutMs: DAY_MS,
-      });
-      // What was copied is what was checked: a qcow2 that names no other file.
-      await checkMadeCopy(host, tmp, plan.outputFormat);
-      return;
-    default: {
-      const never: never = plan.action;
-      throw new Error(`unknown action ${String(never)}`);
-    }
-  }
-}
-
-/** Creates the empty qcow2 at the volume's final size, then converts the source into it. */
-async function convertInto(
-  { host, options, source, plan, tmp, label }: WriteJob,
-  tuning: ConvertTuning,
-): Promise<void> {
-  await host.run(createTargetArgv({ ...options, output: tmp }, plan.virtualSizeBytes));
-  const progress = new ProgressThrottle(label, say);
-  await host.run(
-    convertArgv({
-      links: source.open,
-      output: tmp,
-      compression: options.compression,
-      progress: true,
-      tuning,
-    }),
-    { timeoutMs: DAY_MS, onOutputLine: (line) => progress.line(line) },
-  );
-}
-
-/** The most the new volume can take: qemu-img measure for a conversion, the allocated size for a copy. */
-async function requiredBytes(
-  host: HostAccess,
-  options: VolumeOptions,
-  source: InspectedSource,
-  plan: VolumePlan,
-): Promise<number> {
-  switch (plan.action) {
-    case "copy":
-      return source.chain.reduce((sum, l) => sum + l.allocatedBytes, 0);
-    case "convert": {
-      const measured = parseMeasure(
-        (await host.run(measureArgv({ ...options, links: source.open }))).stdout,
-      );
-      const grows =
-        plan.resizeToBytes !== undefined &&
-        (options.preallocation === "falloc" || options.preallocation === "full");
-      return (
-        measured.requiredBytes +
-        (grows ? plan.virtualSizeBytes - source.selected[0].virtualSizeBytes : 0)
-      );
-    }
-    default: {
-      const never: never = plan.action;
-      throw new Error(`unknown action ${String(never)}`);
-    }
-  }
-}
-
-/** "1310720000 bytes (1.22 GiB)": exact, and readable. */
-export function showBytes(bytes: number): string {
-  const [unit, div] = bytes >= 1024 ** 3 ? ["GiB", 1024 ** 3] : ["MiB", 1024 ** 2];
-  return `${bytes} bytes (${(bytes / div).toFixed(2)} ${unit})`;
-}

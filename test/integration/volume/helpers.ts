@@ -3,7 +3,11 @@ import { createHash } from "crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "fs";
 import * as os from "os";
 import * as path from "path";
-import { provider } from "../../../components/volume/provider";
+import {
+  ConvertedVolumeInputs,
+  ConvertedVolumeOutputs,
+  provider,
+} from "../../../components/volume/provider";
 import { HOST, makeDirPool } from "../../support/virsh";
 import { makeVmdkChainSync, MiB, mibWrites, writeDataSync } from "../../support/vmdk-chain";
 
@@ -77,18 +81,27 @@ export function identical(a: string, aFormat: string, b: string, bFormat: string
   return spawnSync("qemu-img", ["compare", "-q", "-f", aFormat, "-F", bFormat, a, b]).status === 0;
 }
 
+/** Arguments as a test writes them: any subset, any value (check() is what judges them). */
 export type Inputs = Record<string, unknown>;
 
+/** A volume's outputs, open to the extra keys tests add. */
+export type Outs = ConvertedVolumeOutputs & Inputs;
+
+/** The inputs as the engine hands them to check(), unchecked. */
+export function given(inputs: Inputs): ConvertedVolumeInputs {
+  return { host: HOST, resourceName: "t", ...inputs } as unknown as ConvertedVolumeInputs;
+}
+
 /** What the engine does for a new resource: check, then create with the checked inputs. */
-export async function checkAndCreate(inputs: Inputs): Promise<{ id: string; outs: Inputs }> {
-  const checked = await provider.check({}, { host: HOST, resourceName: "t", ...inputs });
+export async function checkAndCreate(inputs: Inputs): Promise<{ id: string; outs: Outs }> {
+  const checked = await provider.check({}, given(inputs));
   if (checked.failures?.length) throw new Error(checked.failures.map((f) => f.reason).join("\n"));
-  return (await provider.create(checked.inputs)) as { id: string; outs: Inputs };
+  return (await provider.create(checked.inputs)) as { id: string; outs: Outs };
 }
 
 /** The reasons check() gives for refusing inputs. */
 export async function checkFailures(inputs: Inputs): Promise<string[]> {
-  const checked = await provider.check({}, { host: HOST, resourceName: "t", ...inputs });
+  const checked = await provider.check({}, given(inputs));
   return (checked.failures ?? []).map((f) => f.reason);
 }
 

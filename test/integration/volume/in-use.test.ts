@@ -5,7 +5,7 @@ import { FILE_HOLDERS_SCRIPT, parseFileHolders } from "../../../components/volum
 import { provider } from "../../../components/volume/provider";
 import {
   checkAndCreate,
-  Inputs,
+  Outs,
   makePool,
   qemuImg,
   rmrf,
@@ -69,7 +69,7 @@ function inUse(file: string, who: string): string {
   );
 }
 
-async function made(volumeName: string): Promise<{ id: string; outs: Inputs }> {
+async function made(volumeName: string): Promise<{ id: string; outs: Outs }> {
   return checkAndCreate({ source, pool: pool.name, volumeName });
 }
 

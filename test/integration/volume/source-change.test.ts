@@ -1,11 +1,11 @@
 import { renameSync, statSync, utimesSync } from "fs";
 import * as path from "path";
-import { provider } from "../../../components/volume/provider";
+import { ConvertedVolumeInputs, provider } from "../../../components/volume/provider";
 import {
   checkAndCreate,
   HOST,
   identical,
-  Inputs,
+  Outs,
   makePool,
   MiB,
   qemuImg,
@@ -34,7 +34,10 @@ afterAll(() => {
 });
 
 /** What the next `pulumi up` decides for this state: the engine's check (with the last inputs), then diff. */
-async function nextUp(made: { id: string; outs: Inputs }, lastInputs: Inputs) {
+async function nextUp(
+  made: { id: string; outs: Outs },
+  lastInputs: Partial<ConvertedVolumeInputs>,
+) {
   const { result, lines } = await withStderrLines("ConvertedVolume t:", async () => {
     const checked = await provider.check(lastInputs, {
       host: HOST,
@@ -67,7 +70,7 @@ describe("a vmdk chain: the content key is its CIDs, sizes and headers", () => {
   test("touched, copied elsewhere and back, moved to another inode: the volume stays; written by QEMU: it is made again", async () => {
     const { base, top } = seedChain(src, 64);
     const made = await checkAndCreate({ source: top, pool: pool.name, volumeName: "chain.qcow2" });
-    const last: Inputs = { ...made.outs };
+    const last: Partial<ConvertedVolumeInputs> = { ...made.outs };
 
     const later = new Date(Date.now() + 3600_000);
     utimesSync(top, later, later);
@@ -108,7 +111,7 @@ describe("qcow2 and raw: the content key is the size, the header and the allocat
     writeData(file, "qcow2", 0x11, [0, 3]);
     const made = await checkAndCreate({ source: file, pool: pool.name, volumeName: "q.qcow2" });
     expect(made.outs.format).toBe("qcow2");
-    let last: Inputs = { ...made.outs };
+    let last: Partial<ConvertedVolumeInputs> = { ...made.outs };
 
     copyInPlace(file, false);
     const copied = await nextUp(made, last);
@@ -141,7 +144,7 @@ describe("qcow2 and raw: the content key is the size, the header and the allocat
     expect(statSync(file).size).toBe(size);
     const reused = await nextUp(made, last);
     expect(reused.diff).toEqual(replaced);
-    const lineOf = (r: { inputs: Inputs }) =>
+    const lineOf = (r: { inputs: ConvertedVolumeInputs }) =>
       (r.inputs.sourceFingerprint as Record<string, string>)[file];
     expect(lineOf(reused)).not.toBe(lineOf(discarded));
     expect(lineOf(reused).replace(/ map=\w+$/, "")).toBe(
@@ -156,7 +159,7 @@ describe("qcow2 and raw: the content key is the size, the header and the allocat
     writeData(file, "raw", 0x44, [1]);
     const made = await checkAndCreate({ source: file, pool: pool.name, volumeName: "r.img" });
     expect(made.outs.format).toBe("raw");
-    const last: Inputs = { ...made.outs };
+    const last: Partial<ConvertedVolumeInputs> = { ...made.outs };
     const size = statSync(file).size;
     writeData(file, "raw", 0x55, [20]);
     expect(statSync(file).size).toBe(size);
