@@ -210,6 +210,13 @@ export function asksForConversion(options: VolumeOptions): boolean {
   );
 }
 
+/** Validates a volume's file name in its pool's folder. */
+export function validateVolumeName(volumeName: unknown, argument = "volumeName"): string {
+  if (typeof volumeName !== "string" || !VOLUME_NAME.test(volumeName))
+    throw new InvalidArgumentError(argument, volumeName, VOLUME_NAME_RULE);
+  return volumeName;
+}
+
 /** Validates a libvirt storage pool name. */
 export function validatePoolName(pool: unknown, argument = "pool"): string {
   if (typeof pool !== "string" || !POOL_NAME.test(pool)) {

@@ -1,4 +1,5 @@
-import { DOMParser, Element } from "@xmldom/xmldom";
+import { DOMImplementation, DOMParser, Element } from "@xmldom/xmldom";
+import { canonicalXml, child, rootOf } from "../core/xml-doc";
 
 /** What `virsh pool-dumpxml` says about a pool. */
 export interface PoolFacts {
@@ -17,6 +18,8 @@ export interface VolumeFacts {
   readonly format: string;
   readonly capacityBytes: number;
   readonly allocationBytes: number;
+  /** The file it is a copy-on-write overlay of (`<backingStore><path>`), if any. */
+  readonly backingPath?: string;
 }
 
 /** Pool types whose volumes are plain files in the target folder. */
@@ -34,13 +37,60 @@ export function parsePoolXml(xml: string): PoolFacts {
 
 export function parseVolumeXml(xml: string): VolumeFacts {
   const root = parse(xml, "volume");
+  const backing = text(root, ["backingStore", "path"]);
   return {
     name: text(root, ["name"]),
     path: text(root, ["target", "path"]),
     format: findChild(root, ["target", "format"])?.getAttribute("type") ?? "",
     capacityBytes: bytes(findChild(root, ["capacity"])),
     allocationBytes: bytes(findChild(root, ["allocation"])),
+    ...(backing ? { backingPath: backing } : {}),
   };
+}
+
+/** A qcow2 volume whose backing store is another volume's file: what `virsh vol-create` makes. */
+export interface OverlayVolumeSpec {
+  readonly volumeName: string;
+  /** The overlay's virtual size: the backing file's. */
+  readonly capacityBytes: number;
+  readonly backingPath: string;
+  readonly backingFormat: "qcow2" | "raw";
+}
+
+/**
+ * The volume XML of a copy-on-write overlay: libvirt runs `qemu-img create
+ * -b <backing> -F <format>` for it, so nothing is copied and the backing
+ * file's format is pinned, never probed from content a guest can write.
+ */
+export function renderOverlayVolumeXml(spec: OverlayVolumeSpec): string {
+  const doc = new DOMImplementation().createDocument(null, "volume", null);
+  const root = rootOf(doc);
+  child(root, "name", {}, spec.volumeName);
+  child(root, "capacity", { unit: "bytes" }, spec.capacityBytes);
+  child(root, "allocation", { unit: "bytes" }, 0);
+  child(child(root, "target"), "format", { type: "qcow2" });
+  const backing = child(root, "backingStore");
+  child(backing, "path", {}, spec.backingPath);
+  child(backing, "format", { type: spec.backingFormat });
+  return canonicalXml(doc);
+}
+
+/**
+ * The volume paths in `virsh vol-list` output, for a pool whose volumes are
+ * files in `poolPath`: each row is the name, spaces, then the path, and the
+ * path is the part from `<poolPath>/` on (a name may hold spaces).
+ */
+export function parseVolListPaths(stdout: string, poolPath: string): string[] {
+  const marker = ` ${poolPath.replace(/\/+$/, "")}/`;
+  return stdout
+    .split("\n")
+    .map((line) => line.trimEnd())
+    .map((line) => {
+      const at = line.indexOf(marker);
+      return at < 0 ? undefined : line.slice(at + 1);
+    })
+    .filter((p): p is string => p !== undefined)
+    .sort();
 }
 
 /** The "State:" line of `virsh pool-info` ("running", "inactive", …). */

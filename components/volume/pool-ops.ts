@@ -7,6 +7,7 @@ import {
   leftoversOf,
   parsePoolState,
   parsePoolXml,
+  parseVolListPaths,
   parseVolumeXml,
   PoolFacts,
   VolumeFacts,
@@ -149,6 +150,16 @@ export async function volumeFacts(
   return xml === undefined ? undefined : parseVolumeXml(xml);
 }
 
+/** A volume's facts by its path (libvirt finds its pool), or undefined when no pool lists it. */
+export async function volumeFactsByPath(
+  host: HostAccess,
+  uri: string,
+  path: string,
+): Promise<VolumeFacts | undefined> {
+  const xml = await virshLookup(host, uri, "volume", ["vol-dumpxml", path]);
+  return xml === undefined ? undefined : parseVolumeXml(xml);
+}
+
 /** Whether a path exists on the host (any kind of file), and which file it is (see fileIdArgv). */
 export async function fileId(host: HostAccess, file: string): Promise<string | undefined> {
   const r = await host.run(fileIdArgv(file), { allowFailure: true });
@@ -175,5 +186,49 @@ export async function requireUnused(
     `${file} is in use by ${describeHolders(holders, running).join(", ")} on ${host.label}: ` +
       `${action} it now would pull the disk from under a running guest, which loses everything written to it since it started. ` +
       `Shut the guest down first (virsh shutdown <domain>), then run again.`,
+  );
+}
+
+/**
+ * The volumes of `pool` whose backing file is `file` (copy-on-write
+ * overlays of it), by libvirt's own reading of each volume's header after a
+ * pool-refresh. One vol-dumpxml per volume of the pool.
+ */
+export async function volumesBackedBy(
+  host: HostAccess,
+  uri: string,
+  pool: string,
+  file: string,
+): Promise<string[]> {
+  await host.run(virsh(uri, "pool-refresh", pool));
+  const poolPath = parsePoolXml((await host.run(virsh(uri, "pool-dumpxml", pool))).stdout).path;
+  const listed = await host.run(virsh(uri, "vol-list", "--pool", pool));
+  const out: string[] = [];
+  for (const path of parseVolListPaths(listed.stdout, poolPath)) {
+    if (path === file) continue;
+    const xml = await virshLookup(host, uri, "volume", ["vol-dumpxml", path]);
+    if (xml !== undefined && parseVolumeXml(xml).backingPath === file) out.push(path);
+  }
+  return out;
+}
+
+/**
+ * Refuses to go on while any volume of `pool` is an overlay of `file`: an
+ * overlay holds only what its guest changed, so without its backing file it
+ * is unreadable, and every lab on it lost.
+ */
+export async function requireNoOverlays(
+  host: HostAccess,
+  uri: string,
+  pool: string,
+  file: string,
+  action: string,
+): Promise<void> {
+  const overlays = await volumesBackedBy(host, uri, pool, file);
+  if (overlays.length === 0) return;
+  throw new PreconditionError(
+    `${file} is the backing file of ${overlays.length} ${overlays.length === 1 ? "volume" : "volumes"} in pool "${pool}" on ${host.label} ` +
+      `(${overlays.join(", ")}): ${action} it would make them unreadable and lose everything written to them. ` +
+      `Delete those volumes first (or reset the labs on them), then run again.`,
   );
 }
