@@ -10,3 +10,13 @@ export { RhceLab } from "./lab/rhce-lab";
 export type { RhceLabArgs, ClassroomArgs } from "./lab/rhce-lab";
 export { parseLabConfig } from "./lab/config";
 export type { LabConfig } from "./lab/config";
+export { Classroom } from "./classroom/classroom";
+export type {
+  StudentClassroomArgs,
+  ClassroomHypervisorArgs,
+  ClassroomStudentArgs,
+  ClassroomLabArgs,
+} from "./classroom/classroom";
+export type { RosterRow } from "./classroom/roster";
+export type { Seat } from "./classroom/placement";
+export type { AddressingOptions } from "./classroom/addressing";
