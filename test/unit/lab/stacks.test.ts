@@ -1,5 +1,5 @@
 /**
- * The committed stack settings: the two stacks the README names, and only the
+ * The committed stack settings: the stacks the README names, and only the
  * dev stack carries an encryption salt (of its public passphrase, "nestlab-dev");
  * any other stack gets one from its user's own passphrase when it is made.
  */
@@ -8,8 +8,12 @@ import * as path from "path";
 
 const STACKS = path.resolve(__dirname, "../../../stacks");
 
-it("holds the dev and lab stacks and nothing else", async () => {
-  expect((await fs.readdir(STACKS)).sort()).toEqual(["Pulumi.dev.yaml", "Pulumi.lab.yaml"]);
+it("holds the dev, lab and classroom stacks and nothing else", async () => {
+  expect((await fs.readdir(STACKS)).sort()).toEqual([
+    "Pulumi.classroom.yaml",
+    "Pulumi.dev.yaml",
+    "Pulumi.lab.yaml",
+  ]);
 });
 
 it("gives only the dev stack an encryption salt", async () => {
