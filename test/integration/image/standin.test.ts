@@ -336,7 +336,8 @@ describe("the stand-in classroom host, booted under TCG", () => {
       }
       for (const machine of LAB_MACHINES) await remoteVirsh("start", machine);
       const up = new Map<string, LabUpLine>();
-      while (up.size < LAB_MACHINES.length && Date.now() - sshReadyAt < 5 * MINUTE) {
+      // Two levels of emulation: minutes on a quiet 2-core machine, more under load.
+      while (up.size < LAB_MACHINES.length && Date.now() - sshReadyAt < 10 * MINUTE) {
         for (const machine of LAB_MACHINES) {
           if (up.has(machine)) continue;
           const log = await spawnCollect(sshArgv("cat", labSerialLog(machine)), {
@@ -352,6 +353,16 @@ describe("the stand-in classroom host, booted under TCG", () => {
         `stand-in timings: convert ${convertSeconds.toFixed(1)} s, power-on to SSH ${sshReadySeconds.toFixed(1)} s, ` +
           `SSH ready to all three lab machines up ${labsUpSeconds.toFixed(1)} s`,
       );
+      for (const machine of LAB_MACHINES.filter((m) => !up.has(m))) {
+        // Say what the machine that never came up was doing, before the assertion fails.
+        const log = await spawnCollect(sshArgv("tail", "-c", "3000", labSerialLog(machine)), {
+          timeoutMs: 20_000,
+        });
+        const state = await spawnCollect(sshArgv("virsh", "domstate", "--reason", machine), {
+          timeoutMs: 20_000,
+        });
+        console.log(`${machine}: ${state.stdout.trim()}; its serial console ends:\n${log.stdout}`);
+      }
       for (const machine of LAB_MACHINES) {
         expect({ machine, line: up.get(machine) }).toEqual({
           machine,
