@@ -15,21 +15,28 @@ export interface ThrowawayStack {
    * (Pulumi.<stack>.yaml) must be there already, as a committed one would be.
    */
   moveTo(workDir: string): Promise<Stack>;
-  /** Removes the stack's resources (if any are left) and its temporary backend. */
+  /**
+   * The same stack as another person sees it: another workspace (a Pulumi
+   * home of its own) on the same backend, e.g. for two `up`s at once.
+   */
+  another(): Promise<Stack>;
+  /** Removes the stack's resources (if any are left) and its temporary backend (or, on a given backend, the stack). */
   dispose(): Promise<void>;
 }
 
 export type ConfigValues = Record<string, string | { value: string; secret: true }>;
 
 /**
- * A stack in a temporary file backend, run by the engine that `npm test`
- * provides (scripts/setup/env.sh sets NESTLAB_ENGINE_ROOT). Fails, never
- * skips, when the engine is missing.
+ * A stack in a temporary file backend, or on `backend` (e.g. an S3 bucket:
+ * its URL and the variables its credentials are read from), run by the
+ * engine that `npm test` provides (scripts/setup/env.sh sets
+ * NESTLAB_ENGINE_ROOT). Fails, never skips, when the engine is missing.
  */
 export async function throwawayStack(options: {
   workDir?: string;
   stackName?: string;
   config?: ConfigValues;
+  backend?: { readonly url: string; readonly env?: Readonly<Record<string, string>> };
 }): Promise<ThrowawayStack> {
   const root = process.env.NESTLAB_ENGINE_ROOT;
   if (!root) {
@@ -38,20 +45,20 @@ export async function throwawayStack(options: {
     );
   }
   const pulumiCommand = await PulumiCommand.get({ root, skipVersionCheck: true });
+  // The temporary folder holds the file backend (unless one is given) and the Pulumi homes.
   const backend = await fs.mkdtemp(path.join(os.tmpdir(), "nestlab-e2e-state-"));
   const pulumiHome = path.join(backend, ".pulumi-home");
   await fs.mkdir(pulumiHome);
   const stackName = options.stackName ?? `e2e-${process.pid}-${Date.now().toString(36)}`;
-  const workspace = {
-    pulumiCommand,
-    pulumiHome,
-    envVars: {
-      PULUMI_BACKEND_URL: `file://${backend}`,
-      PULUMI_CONFIG_PASSPHRASE: "e2e",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    },
+  const envVars = {
+    ...options.backend?.env,
+    PULUMI_BACKEND_URL: options.backend?.url ?? `file://${backend}`,
+    PULUMI_CONFIG_PASSPHRASE: "e2e",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
   };
+  const workspace = { pulumiCommand, pulumiHome, envVars };
+  let others = 0;
   let stack = await LocalWorkspace.createOrSelectStack(
     { stackName, workDir: options.workDir ?? PROJECT_DIR },
     workspace,
@@ -66,6 +73,14 @@ export async function throwawayStack(options: {
     async moveTo(workDir) {
       stack = await LocalWorkspace.selectStack({ stackName, workDir }, workspace);
       return stack;
+    },
+    async another() {
+      const home = path.join(backend, `.pulumi-home-${++others}`);
+      await fs.mkdir(home);
+      return LocalWorkspace.selectStack(
+        { stackName, workDir: stack.workspace.workDir },
+        { ...workspace, pulumiHome: home },
+      );
     },
     async dispose() {
       try {
