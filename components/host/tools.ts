@@ -9,6 +9,7 @@ export const TOOLS = {
   rmmod: "apt-get install kmod",
   tar: "apt-get install tar",
   sha256sum: "apt-get install coreutils",
+  guestfish: "apt-get install libguestfs-tools libguestfs-xfs",
 } as const;
 
 export type Tool = keyof typeof TOOLS;

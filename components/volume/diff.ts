@@ -48,6 +48,9 @@ export function diffVolume(oldBag: Bag, newBag: Bag): VolumeDiff {
   const replaces: string[] = REPLACING_PROPERTIES.filter((k) =>
     k === "sourceFingerprint" ? sourceReplaces(olds, news) : !same(olds[k], news[k]),
   );
+  // Root's key is written into the volume when it is made: another key is another volume. (An
+  // in-place rewrite would need the guest off and a second writer on its disk; not done.)
+  if (!same(olds.rootAccess, news.rootAccess)) replaces.push("rootAccess");
   // Another hypervisor is a new volume; the same one reached another way (or a new key) an update.
   const host = diffHost(olds, news);
   replaces.push(...host.replaces);
