@@ -81,8 +81,8 @@ export function placeStudents(input: PlacementInput): Seat[] {
   const { students, hypervisors, demand, slots } = input;
   validateHypervisors(hypervisors);
   validateStudents(students, hypervisors);
-  wholeNumber("lab memoryMiB", demand.memoryMiB, 1, Number.MAX_SAFE_INTEGER);
-  wholeNumber("lab vcpus", demand.vcpus, 1, Number.MAX_SAFE_INTEGER);
+  wholeNumber("lab.memoryMiB", demand.memoryMiB, 1, Number.MAX_SAFE_INTEGER);
+  wholeNumber("lab.vcpus", demand.vcpus, 1, Number.MAX_SAFE_INTEGER);
 
   const listed = new Set(hypervisors.map((h) => h.name));
   const previous = new Map<string, Seat>();
