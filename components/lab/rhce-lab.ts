@@ -11,6 +11,7 @@ import { validateKnown } from "../core/known";
 import { LabMachine } from "./lab-machine";
 import { NatNetwork, NatNetworkArgs } from "../network/nat-network";
 import { RHCE_LAB_MACHINES, validateLabMachines } from "./lab-machines";
+import { classroomAccess, ClassroomAccessArgs } from "./classroom-access";
 
 /** The classroom host ("jiaoshiji"): the seed's qemu-kvm line, as typed settings. */
 export interface ClassroomArgs {
@@ -60,10 +61,13 @@ export interface LabMachinesArgs {
    * @default ["classroom", "server", "desktop"]
    */
   readonly names?: readonly string[];
-  /** The classroom host's root SSH key (a secret). */
-  readonly sshPrivateKey: pulumi.Input<string>;
-  /** The classroom host's public host key ("ssh-ed25519 AAAA…"), pinned. */
-  readonly sshHostPublicKey: pulumi.Input<string>;
+  /** The classroom host's root SSH key (a secret). @default - classroomAccess's key */
+  readonly sshPrivateKey?: pulumi.Input<string>;
+  /**
+   * The classroom host's public host key ("ssh-ed25519 AAAA…"), pinned.
+   * @default - the one classroomAccess read from the classroom disk
+   */
+  readonly sshHostPublicKey?: pulumi.Input<string>;
   /** @default 300 */
   readonly bootTimeoutSeconds?: pulumi.Input<number>;
 }
@@ -111,6 +115,15 @@ export interface RhceLabArgs {
    * @default - not started by the stack
    */
   readonly labMachines?: LabMachinesArgs;
+  /**
+   * Let the stack in: root's authorized_keys in the classroom disk gets this
+   * key (or one the stack makes) before the classroom host first boots, and
+   * its SSH host key is read back and pinned (ConvertedVolume `rootAccess`).
+   * The lab machines then need no key of their own. Another key replaces the
+   * disk (and the classroom host on it: the state inside is lost).
+   * @default - the image is used as it is
+   */
+  readonly classroomAccess?: ClassroomAccessArgs;
 }
 
 /**
@@ -131,6 +144,12 @@ export class RhceLab extends pulumi.ComponentResource {
   readonly sshAddress: pulumi.Output<string | null>;
   /** The lab machines inside the classroom host, by name. */
   readonly labMachines: Readonly<Record<string, LabMachine>> = {};
+  /** With classroomAccess: root's private key into the classroom host (a secret). */
+  readonly classroomPrivateKey?: pulumi.Output<string>;
+  /** With classroomAccess: its public line, as written into the disk. */
+  readonly classroomPublicKey?: pulumi.Output<string>;
+  /** With classroomAccess: the classroom host's SSH host key, read from its disk. */
+  readonly classroomHostKey?: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: RhceLabArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:lab:RhceLab", name, {}, opts);
@@ -150,6 +169,8 @@ export class RhceLab extends pulumi.ComponentResource {
         childOptions(this, opts),
       );
     }
+    const access =
+      args.classroomAccess && classroomAccess(name, args.classroomAccess, childOptions(this, opts));
     this.volume = new ConvertedVolume(
       `${name}-disk`,
       {
@@ -159,6 +180,7 @@ export class RhceLab extends pulumi.ComponentResource {
         volumeName: args.volumeName ?? pulumi.interpolate`${domainName}.qcow2`,
         onSourceChange: args.onSourceChange,
         createPool: args.poolPath === undefined ? undefined : { path: args.poolPath },
+        rootAccess: access && { authorizedKey: access.publicKey },
       },
       childOptions(this, opts),
     );
@@ -214,13 +236,14 @@ export class RhceLab extends pulumi.ComponentResource {
     if (args.labMachines && c.sshPort !== undefined) {
       const m = args.labMachines;
       const port = c.sshPort;
-      const classroomHost = pulumi.all([port, m.sshHostPublicKey]).apply(([p, key]) => ({
+      const hostKey = m.sshHostPublicKey ?? this.volume.hostKey;
+      const classroomHost = pulumi.all([port, hostKey]).apply(([p, key]) => ({
         libvirtUri: "qemu:///system",
         ssh: {
           host: "127.0.0.1",
           port: p,
           user: "root",
-          privateKey: m.sshPrivateKey,
+          privateKey: m.sshPrivateKey ?? access!.privateKey,
           knownHosts: `[127.0.0.1]:${p} ${key}`,
         },
       }));
@@ -234,6 +257,9 @@ export class RhceLab extends pulumi.ComponentResource {
       }
     }
     this.labMachines = machines;
+    this.classroomPrivateKey = access?.privateKey;
+    this.classroomPublicKey = access?.publicKey;
+    this.classroomHostKey = access && this.volume.hostKey;
     this.vncAddress = this.classroom.vncAddress;
     this.serialAddress = this.classroom.serialAddress;
     this.sshAddress =
@@ -264,6 +290,17 @@ export class RhceLab extends pulumi.ComponentResource {
           "labMachines",
           "(with an SSH host)",
           "a local libvirt host: the classroom host's forward listens on the hypervisor's 127.0.0.1",
+        );
+      }
+      const m = args.labMachines;
+      if (
+        !args.classroomAccess &&
+        (m?.sshPrivateKey === undefined || m.sshHostPublicKey === undefined)
+      ) {
+        throw new InvalidArgumentError(
+          "labMachines.sshPrivateKey",
+          "(not given)",
+          "root's key into the classroom host and labMachines.sshHostPublicKey, or classroomAccess: {} to write a key the stack makes into the disk",
         );
       }
       return validateLabMachines(

@@ -17,6 +17,7 @@ import {
 import { ChainLink } from "./chain";
 import { ImageFormat } from "./confine";
 import { REPLACING_PROPERTIES } from "./diff";
+import { validateRootAccess } from "./guest-access";
 
 /** Create the pool as a directory pool (`virsh pool-define-as <pool> dir --target <path>`). */
 export interface CreatePoolArgs {
@@ -123,12 +124,23 @@ export interface ConvertedVolumeArgs {
    * @default - the format its name says
    */
   readonly sourceFormat?: pulumi.Input<ImageFormat>;
+  /**
+   * Prepare the new volume for automation before anything boots it: root's
+   * `/root/.ssh/authorized_keys` holds exactly this key (0600, in a 0700
+   * folder, owned by root, with SSH's SELinux label where the guest enables
+   * SELinux), written with libguestfs into the copy before it is put in
+   * place (the source is never written). The guest's SSH host key is read
+   * back into `hostKey` to pin; an image without one gets a new ed25519 host
+   * key. Another key replaces the volume (the state inside it is lost).
+   * @default - the volume is the image as it is
+   */
+  readonly rootAccess?: pulumi.Input<{ authorizedKey: pulumi.Input<string> }>;
 }
 
 /** The plain input bag of the dynamic resource (see provider.ts). */
 type ConvertedVolumeResourceInputs = {
   [K in keyof PlainVolumeArgs]: pulumi.Input<unknown>;
-} & ReturnType<typeof hostInputs> & { resourceName: string };
+} & ReturnType<typeof hostInputs> & { resourceName: string; rootAccess: pulumi.Input<unknown> };
 
 class ConvertedVolumeResource extends HostResource {
   declare readonly path: pulumi.Output<string>;
@@ -139,6 +151,7 @@ class ConvertedVolumeResource extends HostResource {
   declare readonly allocatedBytes: pulumi.Output<number>;
   declare readonly chain: pulumi.Output<ChainLink[]>;
   declare readonly sourceFingerprint: pulumi.Output<Record<string, string>>;
+  declare readonly hostKey: pulumi.Output<string | undefined>;
 
   constructor(
     name: string,
@@ -158,6 +171,8 @@ class ConvertedVolumeResource extends HostResource {
         chain: undefined,
         sourceFingerprint: undefined,
         fileId: undefined,
+        hostKey: undefined,
+        hostKeySource: undefined,
         volumeName: props.volumeName,
       },
       opts,
@@ -217,6 +232,11 @@ export class ConvertedVolume extends pulumi.ComponentResource {
    * against a volume that is still to be made.
    */
   readonly ref: pulumi.Output<{ pool: string; volumeName: string }>;
+  /**
+   * With `rootAccess`: the guest's SSH host key ("ssh-ed25519 AAAA…"), read
+   * from the new volume, for a known_hosts line. Else undefined.
+   */
+  readonly hostKey: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: ConvertedVolumeArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nestlab:volume:ConvertedVolume", name, {}, opts);
@@ -248,6 +268,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
         ovaDisk: args.ovaDisk,
         onSourceChange: args.onSourceChange,
         sourceFormat: args.sourceFormat,
+        rootAccess: args.rootAccess,
       },
       { ...childOpts, dependsOn: pool ? [pool] : [] },
     );
@@ -259,6 +280,7 @@ export class ConvertedVolume extends pulumi.ComponentResource {
     this.allocatedBytes = volume.allocatedBytes;
     this.chain = volume.chain;
     this.sourceFingerprint = volume.sourceFingerprint;
+    this.hostKey = volume.hostKey;
     this.ref = pulumi
       .all([volume.pool, volume.volumeName, volume.path])
       .apply(([pool, volumeName]) => ({ pool, volumeName }));
@@ -291,6 +313,8 @@ function checkKnownArgs(name: string, args: ConvertedVolumeArgs, resource: pulum
     // The volume's checks relate its arguments to each other: they run once all are known.
     if (!hasUnknown(values)) validateVolumeArgs(values);
     if (values.volumeName === undefined) defaultVolumeName(name, "qcow2");
+    const access = known.rootAccess as { authorizedKey?: unknown } | undefined;
+    if (access !== undefined && !hasUnknown(access)) validateRootAccess(access);
     const pool = known.createPool as { path?: unknown } | undefined;
     if (pool !== undefined && !isUnknown(pool) && !isUnknown(pool.path))
       validatePoolPath(pool.path);

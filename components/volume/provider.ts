@@ -4,6 +4,7 @@ import { virsh } from "../libvirt/virsh";
 import { checkFailures } from "../host/check-failures";
 import { GONE, HostProvider } from "../host/provider";
 import { HostSpec } from "../host/connection";
+import { HostAccess } from "../host/access";
 import { withHost } from "../host/index";
 import { PlainVolumeArgs, validateVolumeArgs, VolumeOptions } from "./args";
 import { ChainLink, parseImageInfo } from "./chain";
@@ -23,6 +24,8 @@ import {
 } from "./pool-ops";
 import { planVolume } from "./plan";
 import { requiredBytes, showBytes, writeImage } from "./write-image";
+import { RootAccess, validateRootAccess } from "./guest-access";
+import { prepareRootAccess } from "./guest-access-ops";
 import { isRecordedFile } from "./volume-file";
 
 /** What the ConvertedVolume resource hands its provider. */
@@ -35,6 +38,8 @@ export interface ConvertedVolumeInputs extends PlainVolumeArgs {
   readonly sourceFingerprint?: Record<string, string>;
   /** Filled in by check(): one line per source file, where it is and when it was written. */
   readonly sourceIdentity?: Record<string, string>;
+  /** Root's SSH key written into the new volume before it is put in place (guest-access.ts). */
+  readonly rootAccess?: RootAccess;
 }
 
 export interface ConvertedVolumeOutputs extends ConvertedVolumeInputs {
@@ -50,6 +55,10 @@ export interface ConvertedVolumeOutputs extends ConvertedVolumeInputs {
   readonly fileId: string;
   /** Older states: the volume file's inode alone. */
   readonly inode?: string;
+  /** With rootAccess: the guest's SSH host key, "type base64", to pin. */
+  readonly hostKey?: string;
+  /** With rootAccess: the image's file it was read from, or "generated" (the image had none). */
+  readonly hostKeySource?: string;
 }
 
 /** Lines to the provider's stderr, which the engine shows in `pulumi up`. */
@@ -68,14 +77,16 @@ export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutput
     const inputs = news as ConvertedVolumeInputs;
     if (hasUnknown(inputs)) return { inputs: news };
     let options: VolumeOptions;
+    let access: RootAccess | undefined;
     try {
       options = validateVolumeArgs(inputs);
+      access = validateRootAccess(inputs.rootAccess);
     } catch (e) {
       return { inputs: news, failures: checkFailures(e) };
     }
     try {
       return await withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
-        await requireTools(host, ["qemu-img"]);
+        await requireTools(host, access ? ["qemu-img", "guestfish"] : ["qemu-img"]);
         const source = await inspectSource(host, options, { verifyManifest: false });
         const plan = planVolume(options, source, inputs.resourceName);
         const before = olds as Partial<ConvertedVolumeInputs>;
@@ -121,9 +132,13 @@ export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutput
   async create(raw) {
     const inputs = raw as ConvertedVolumeInputs;
     const options = validateVolumeArgs(inputs);
+    const rootAccess = validateRootAccess(inputs.rootAccess);
     const uri = inputs.host.libvirtUri;
     return withHost(inputs.host, inputs.sshPrivateKey, async (host) => {
-      await requireTools(host, ["qemu-img", "virsh"]);
+      await requireTools(
+        host,
+        rootAccess ? ["qemu-img", "virsh", "guestfish"] : ["qemu-img", "virsh"],
+      );
       const source = await inspectSource(host, options, { verifyManifest: true });
       const plan = planVolume(options, source, inputs.resourceName);
       const pool = await openFilePool(host, uri, options.pool, plan.volumeName);
@@ -166,6 +181,9 @@ export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutput
               `Stop whatever writes to the source, then run again.`,
           );
         }
+        // On the copy, before its name appears: a failed preparation leaves no volume.
+        const prepared =
+          rootAccess && (await prepare(host, tmp, plan.outputFormat, rootAccess, label));
         const [made] = parseImageInfo(
           (await host.run(["qemu-img", "info", "--output=json", "-f", plan.outputFormat, tmp]))
             .stdout,
@@ -216,6 +234,7 @@ export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutput
           sourceFingerprint: { ...source.fingerprint },
           sourceIdentity: { ...source.identity },
           fileId: (await fileId(host, finalPath)) ?? "",
+          ...(prepared && { hostKey: prepared.hostKey, hostKeySource: prepared.hostKeySource }),
         };
         return { id: finalPath, outs };
       } catch (e) {
@@ -309,3 +328,24 @@ export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutput
     });
   },
 };
+
+/** Root's SSH access prepared on the new file; says what it did and what it cost. */
+async function prepare(
+  host: HostAccess,
+  tmp: string,
+  format: "qcow2" | "raw",
+  access: RootAccess,
+  label: string,
+): Promise<{ hostKey: string; hostKeySource: string }> {
+  const started = Date.now();
+  say(`${label}: writing root's SSH key into the new volume (libguestfs)`);
+  const plan = await prepareRootAccess(host, tmp, format, access);
+  say(
+    `${label}: root's SSH key written in ${Math.round((Date.now() - started) / 1000)} s; host key ` +
+      (plan.hostKeySource === "generated"
+        ? "generated and written (the image had none)"
+        : `read from ${plan.hostKeySource}`) +
+      (plan.selinux ? "; SELinux labels set" : ""),
+  );
+  return { hostKey: plan.hostKey, hostKeySource: plan.hostKeySource };
+}

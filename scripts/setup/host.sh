@@ -33,6 +33,13 @@ done
 # sources (built into a folder of the test's own) and virsh's translation.
 [ -e /usr/share/i18n/locales/de_DE ] || missing+=(locales)
 [ -e /usr/share/locale/de/LC_MESSAGES/libvirt.mo ] || missing+=(libvirt-l10n)
+# ConvertedVolume's rootAccess writes into a guest's disk with libguestfs:
+# guestfish, its appliance's XFS tools (RHEL 7's filesystem), and a kernel
+# in /boot for the appliance to boot.
+guestfs=0
+PATH="$PATH:/usr/sbin:/sbin" command -v guestfish >/dev/null 2>&1 || { missing+=(libguestfs-tools); guestfs=1; }
+dpkg-query -W -f='${Status}\n' libguestfs-xfs 2>/dev/null | grep -q '^install ok' || { missing+=(libguestfs-xfs); guestfs=1; }
+compgen -G '/boot/vmlinuz-*' >/dev/null || { missing+=(linux-image-amd64); guestfs=1; }
 if [ "${#missing[@]}" -gt 0 ]; then
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   if [ "$(id -u)" -ne 0 ]; then
@@ -45,6 +52,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   mkdir -p "$NESTLAB_CACHE"
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$NESTLAB_CACHE/apt.log" 2>&1 \
     || { tail -n 20 "$NESTLAB_CACHE/apt.log" >&2; die "apt-get install ${missing[*]} failed"; }
+  # libguestfs caches its appliance, built from the host's packages: built again with the new ones.
+  [ "$guestfs" -eq 0 ] || rm -rf "/var/tmp/.guestfs-$(id -u)"
 fi
 
 if virsh -c "$uri" version >/dev/null 2>&1; then
