@@ -6,6 +6,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
 # shellcheck source=setup/env.sh
 . scripts/setup/env.sh
+# The S3 server of the shared-state test: built once per machine (minutes),
+# here rather than inside a test's time limit.
+bash scripts/setup/seaweedfs.sh >/dev/null
 log "typecheck, lint, format"
 npx tsc --noEmit -p .
 npx eslint .
