@@ -267,6 +267,9 @@ function deleteDetail(c: Change): string {
   }
 }
 
+/** Why a lab machine is replaced with the classroom host it runs in. */
+const LAB_MACHINE_WITH_HOST = "the classroom host is replaced: started again inside the new one";
+
 function replaceDetail(c: Change): string {
   const reasons = c.step.replaceReasons ?? [];
   if (c.role.kind === "classroom-host" || c.role.kind === "domain") {
@@ -276,6 +279,13 @@ function replaceDetail(c: Change): string {
       return plan.replace
         .map((e) => (e.reason ? `${e.property} (${e.reason})` : e.property))
         .join(", ");
+  }
+  if (c.role.kind === "lab-machine") {
+    // Replaced with the classroom host it runs in: the engine gives no reason for a replacement it
+    // derives from another, or names the input the machine takes from that host's domain.
+    const others = reasons.filter((r) => r !== "classroomDomainName");
+    if (reasons.length === 0 || others.length < reasons.length)
+      return [LAB_MACHINE_WITH_HOST, ...others].join(", ");
   }
   if (c.role.kind === "disk" && reasons.includes("sourceFingerprint")) {
     const others = reasons.filter((r) => r !== "sourceFingerprint");

@@ -6,7 +6,7 @@ import { asGiven, HostProvider } from "../host/provider";
 import { withHost } from "../host/index";
 import { domainState, sleep, startAction, stopDomain } from "../libvirt/domain-state";
 import { parseVirshNames, virsh } from "../libvirt/virsh";
-import { validateLabMachines } from "./lab-machines";
+import { classroomHostReplaced, validateLabMachines } from "./lab-machines";
 import { assertNever } from "../core/checks";
 
 /**
@@ -19,6 +19,12 @@ export interface LabMachineInputs {
   readonly host: HostSpec;
   readonly sshPrivateKey?: string;
   readonly domainName: string;
+  /**
+   * The classroom host's domain, from its NestedDomain: when the engine
+   * replaces that domain, the machine is replaced with it (stopped before the
+   * host goes, started in the new one).
+   */
+  readonly classroomDomainName?: string;
   /** How long the classroom host may take to answer SSH after it starts. */
   readonly bootTimeoutSeconds: number;
   /** How long a shutdown may take before the machine is forced off. */
@@ -103,6 +109,9 @@ export const provider: HostProvider<LabMachineInputs, LabMachineOutputs> = {
     const host = diffHost(olds, news);
     const replaces = [
       ...(olds.domainName !== news.domainName ? ["domainName"] : []),
+      ...(classroomHostReplaced(olds.classroomDomainName, news.classroomDomainName)
+        ? ["classroomDomainName"]
+        : []),
       ...host.replaces,
     ];
     const changes =

@@ -11,6 +11,13 @@ export interface LabMachineArgs {
   readonly classroomHost: pulumi.Input<HostConnection>;
   /** The machine's libvirt name inside the classroom host. */
   readonly domainName: pulumi.Input<string>;
+  /**
+   * The classroom host's domain name, as the NestedDomain's output: the
+   * machine then goes with that domain when the engine replaces it (a new
+   * disk, a new name): stopped before it, started again inside the new one.
+   * @default - not tied to the domain
+   */
+  readonly classroomDomainName?: pulumi.Input<string>;
   /** @default 300 */
   readonly bootTimeoutSeconds?: pulumi.Input<number>;
   /** @default 60 */
@@ -39,6 +46,7 @@ export class LabMachine extends HostResource {
         ...({
           ...hostInputs(args.classroomHost, "classroomHost"),
           domainName: args.domainName,
+          classroomDomainName: args.classroomDomainName,
           bootTimeoutSeconds: args.bootTimeoutSeconds ?? DEFAULT_BOOT_TIMEOUT_SECONDS,
           shutdownTimeoutSeconds: args.shutdownTimeoutSeconds ?? DEFAULT_SHUTDOWN_TIMEOUT_SECONDS,
         } satisfies ResourceInputs<LabMachineInputs>),

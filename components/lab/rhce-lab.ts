@@ -250,7 +250,13 @@ export class RhceLab extends pulumi.ComponentResource {
       for (const machine of labNames) {
         machines[machine] = new LabMachine(
           `${name}-lab-${machine}`,
-          { classroomHost, domainName: machine, bootTimeoutSeconds: m.bootTimeoutSeconds },
+          {
+            classroomHost,
+            domainName: machine,
+            // Replaced with the classroom host (a new disk): started again inside the new one.
+            classroomDomainName: this.classroom.domainName,
+            bootTimeoutSeconds: m.bootTimeoutSeconds,
+          },
           // Inside the classroom host: started after it, stopped before it.
           childOptions(this, opts, { dependsOn: [this.classroom] }),
         );

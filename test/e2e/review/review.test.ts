@@ -373,6 +373,13 @@ test("the source's content changed: the disk replaced, the loss spelled out, and
   expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
     [disk, "replace", "replace", "source content changed"],
     [host(), "replace", "replace", "disks (disk replaced: the state inside it is lost)"],
+    // Replaced with the classroom host: stopped before it, started again inside the new one.
+    ...["classroom", "desktop", "server"].map((m) => [
+      `lab machine ${m}`,
+      "replace",
+      "replace",
+      "the classroom host is replaced: started again inside the new one",
+    ]),
   ]);
   const read = (await fs.stat(image.baseVmdk)).size + (await fs.stat(delta)).size;
   expect(facts.consequences).toEqual([
@@ -437,9 +444,9 @@ test("the source's content changed: the disk replaced, the loss spelled out, and
   );
   expect([r.exitCode, r.stderr]).toEqual([
     1,
-    `review: --fail-on replace,delete: ${disk} (replace), ${host()} (replace)`,
+    `review: --fail-on replace,delete: ${disk} (replace), ${host()} (replace), lab machine classroom (replace), lab machine desktop (replace), lab machine server (replace)`,
   ]);
   expect((await fs.readFile(out, "utf8")).split("\n")[0]).toBe(
-    `**2 changes** to stack \`${stackName}\`: 2 replace.`,
+    `**5 changes** to stack \`${stackName}\`: 5 replace.`,
   );
 }, 300_000);

@@ -366,3 +366,28 @@ test("a lab machine a refresh found stopped: started again, live (built from no-
   expect(consequences(f)).toEqual([]);
   expect(f.properties).toEqual([]);
 });
+
+test("the lab machines replaced with the classroom host: why, and no downtime of their own (built from source-changed.json)", () => {
+  const digest = JSON.parse(read("source-changed")) as { steps: { op: string; urn: string }[] };
+  // The engine replaces each with the classroom host they take their classroomDomainName from, naming no reason.
+  for (const s of digest.steps) if (s.urn.includes("LabMachine::")) s.op = "replace";
+  const f = review(JSON.stringify(digest), "dev").facts;
+  const why = "the classroom host is replaced: started again inside the new one";
+  expect(rows(f)).toEqual([
+    [DISK, "replace", "replace", "source content changed"],
+    [HOST, "replace", "replace", "disks (disk replaced: the state inside it is lost)"],
+    ["lab machine classroom", "replace", "replace", why],
+    ["lab machine desktop", "replace", "replace", why],
+    ["lab machine server", "replace", "replace", why],
+  ]);
+  // Their stop is said once, by the classroom host's downtime.
+  expect(consequences(f).map(([kind, resource]) => [kind, resource])).toEqual([
+    ["state-lost", DISK],
+    ["conversion", DISK],
+    ["state-lost", HOST],
+    ["downtime", HOST],
+  ]);
+  expect(gateFailure(f, ["replace"])).toBe(
+    `--fail-on replace: ${DISK} (replace), ${HOST} (replace), lab machine classroom (replace), lab machine desktop (replace), lab machine server (replace)`,
+  );
+});
