@@ -4,6 +4,7 @@ import { generateEd25519 } from "../host/openssh-key";
 import {
   AccessPlan,
   checkWritten,
+  launchFailed,
   parseProbe,
   planAccess,
   probeScript,
@@ -58,12 +59,14 @@ async function guestfish(
   script: string,
   file: string,
 ): Promise<string> {
-  const r = await host.run(argv, {
-    input: script,
-    env: GUESTFISH_ENV,
-    timeoutMs: GUESTFISH_TIMEOUT_MS,
-    allowFailure: true,
-  });
+  const run = (env: Readonly<Record<string, string>>) =>
+    host.run(argv, { input: script, env, timeoutMs: GUESTFISH_TIMEOUT_MS, allowFailure: true });
+  let r = await run(GUESTFISH_ENV);
+  if (r.exitCode !== 0 && launchFailed(r.stderr)) {
+    // A /dev/kvm QEMU cannot use (a VM whose host passes one through without nesting): the
+    // appliance never started, nothing ran; it runs again under TCG.
+    r = await run({ ...GUESTFISH_ENV, LIBGUESTFS_BACKEND_SETTINGS: "force_tcg" });
+  }
   if (r.exitCode === 0) return r.stdout;
   if (/no operating system was found/.test(r.stderr)) {
     throw new PreconditionError(

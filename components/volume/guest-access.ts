@@ -323,6 +323,15 @@ function label(context: string, path: string): string {
 }
 
 /**
+ * Whether guestfish failed before its appliance ran any command (QEMU
+ * refused to start or died at once, e.g. on a /dev/kvm it cannot use): then
+ * running it again changes nothing twice.
+ */
+export function launchFailed(stderr: string): boolean {
+  return /guestfs_launch failed/.test(stderr);
+}
+
+/**
  * A guestfish double-quoted string. Only what keys and labels hold is
  * allowed (base64, PEM armour, key comments, SELinux contexts), with line
  * ends as `\n`: nothing a guestfish parser could read as a second command.

@@ -3,6 +3,7 @@ import { generateEd25519, keyOnly } from "../../../components/host/openssh-key";
 import {
   checkWritten,
   GuestFacts,
+  launchFailed,
   parseProbe,
   planAccess,
   probeScript,
@@ -243,6 +244,19 @@ describe("checkWritten", () => {
     expect(() => checkWritten(facts(0o600, `${KEY}\nother`), { authorizedKey: KEY }, "v")).toThrow(
       "/root/.ssh/authorized_keys does not hold exactly the key",
     );
+  });
+});
+
+describe("launchFailed", () => {
+  it("tells an appliance that never started from a command that failed", () => {
+    expect(
+      launchFailed(
+        "qemu-system-x86_64: error: failed to set MSR 0x10a to 0x69\nlibguestfs: error: guestfs_launch failed.\n",
+      ),
+    ).toBe(true);
+    expect(
+      launchFailed("libguestfs: error: write: /root/.ssh/authorized_keys: Permission denied\n"),
+    ).toBe(false);
   });
 });
 
