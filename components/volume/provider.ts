@@ -19,6 +19,7 @@ import {
   openFilePool,
   poolState,
   removeLeftoversLocked,
+  requireNoOverlays,
   requireUnused,
   volumeFacts,
 } from "./pool-ops";
@@ -308,6 +309,8 @@ export const provider: HostProvider<ConvertedVolumeInputs, ConvertedVolumeOutput
       } else if (now !== undefined) {
         await requireUnused(host, uri, state.path, "deleting");
         if (poolRunning) {
+          // An overlay of it (a lab's disk) would be unreadable without it.
+          await requireNoOverlays(host, uri, pool, state.path, "deleting");
           await host.run(virsh(uri, "pool-refresh", pool));
           if (await volumeFacts(host, uri, pool, state.volumeName)) {
             await host.run(virsh(uri, "vol-delete", "--pool", pool, state.volumeName));
