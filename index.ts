@@ -1,8 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { readFileSync } from "fs";
-import * as path from "path";
 import { parseLabConfig, RhceLab } from "./components";
-import { STANDIN_HOST_KEY, STANDIN_SSH_KEY } from "./components/lab/config";
 
 // Stack config → RhceLab → outputs. Every key is checked once, in parseLabConfig.
 const config = new pulumi.Config("nestlab");
@@ -18,36 +15,20 @@ const settings = parseLabConfig(
     classroom: config.getObject("classroom"),
     labMachines: config.getObject("labMachines"),
     classroomHostKey: config.get("classroomHostKey"),
+    classroomAccess: config.get("classroomAccess"),
     natNetwork: config.getObject("natNetwork"),
   },
   process.env,
 );
 
-/** The classroom host's SSH keys: the stand-in's own, or the stack's secret. */
-function classroomKeys(): { privateKey: pulumi.Input<string>; hostKey: string } | undefined {
-  if (settings.labMachines.length === 0) return undefined;
-  if (settings.standinDir) {
-    const read = (name: string) => {
-      try {
-        return readFileSync(path.join(settings.standinDir!, name), "utf8");
-      } catch {
-        throw new Error(
-          `nestlab:source is "standin" but no stand-in image is built (${settings.standinDir}): run \`npm run image:standin\``,
-        );
-      }
-    };
-    return {
-      privateKey: pulumi.secret(read(STANDIN_SSH_KEY)),
-      hostKey: read(STANDIN_HOST_KEY).trim(),
-    };
-  }
-  return {
-    privateKey: config.requireSecret("classroomSshKey"),
-    hostKey: settings.classroomHostKey!,
-  };
-}
+/** The classroom host's SSH key: written into its disk by the stack ("prepare"), or the image's own. */
+const prepare = settings.classroomAccess === "prepare";
+const sshKey = config.getSecret("classroomSshKey");
+const keys =
+  settings.labMachines.length === 0 || prepare
+    ? undefined
+    : { privateKey: config.requireSecret("classroomSshKey"), hostKey: settings.classroomHostKey! };
 
-const keys = classroomKeys();
 const lab = new RhceLab("rhce", {
   host: settings.libvirtUri ? { libvirtUri: settings.libvirtUri } : undefined,
   source: settings.source,
@@ -58,11 +39,15 @@ const lab = new RhceLab("rhce", {
   hostNested: settings.hostNested,
   classroom: settings.classroom,
   natNetwork: settings.natNetwork,
-  labMachines: keys && {
-    names: settings.labMachines,
-    sshPrivateKey: keys.privateKey,
-    sshHostPublicKey: keys.hostKey,
-  },
+  classroomAccess: prepare ? { privateKey: sshKey } : undefined,
+  labMachines:
+    settings.labMachines.length === 0
+      ? undefined
+      : {
+          names: settings.labMachines,
+          sshPrivateKey: keys?.privateKey,
+          sshHostPublicKey: keys?.hostKey,
+        },
 });
 
 export const volumePath = lab.volume.path;
@@ -71,6 +56,11 @@ export const classroomState = lab.classroom.state;
 export const vncAddress = lab.vncAddress;
 export const serialAddress = lab.serialAddress;
 export const sshAddress = lab.sshAddress;
+// With classroomAccess "prepare": root's key into the classroom host (a secret), its
+// public line and the host key read from the disk (`ssh-keyscan`-free known_hosts).
+export const classroomPrivateKey = lab.classroomPrivateKey;
+export const classroomPublicKey = lab.classroomPublicKey;
+export const classroomHostKey = lab.classroomHostKey;
 export const labMachines = Object.fromEntries(
   Object.entries(lab.labMachines).map(([name, m]) => [name, m.state]),
 );

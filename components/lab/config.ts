@@ -30,8 +30,20 @@ export interface RawLabConfig {
   readonly classroom?: unknown;
   readonly labMachines?: unknown;
   readonly classroomHostKey?: unknown;
+  readonly classroomAccess?: unknown;
   readonly natNetwork?: unknown;
 }
+
+/**
+ * How the stack gets into the classroom host.
+ * - `prepare`: root's authorized_keys in the converted disk gets the
+ *   stack's key (the secret `nestlab:classroomSshKey`, else one the stack
+ *   makes) and the host key is read back from it and pinned.
+ * - `image`: the image lets the key in already (`nestlab:classroomSshKey`
+ *   and `nestlab:classroomHostKey` given); the disk is the image as it is.
+ */
+export type ClassroomAccessMode = "prepare" | "image";
+export const CLASSROOM_ACCESS_MODES: readonly ClassroomAccessMode[] = ["prepare", "image"];
 
 export interface LabConfig {
   readonly source: string;
@@ -46,22 +58,21 @@ export interface LabConfig {
   readonly classroom: Record<string, unknown>;
   /** The lab machines to start inside the classroom host; empty: none. */
   readonly labMachines: string[];
-  /** The classroom host's public SSH host key, pinned (from the stand-in when it is the source). */
+  /** The classroom host's public SSH host key, pinned (classroomAccess "image"). */
   readonly classroomHostKey?: string;
+  /** @default "prepare" when labMachines are started and no classroomHostKey is given, else "image" */
+  readonly classroomAccess: ClassroomAccessMode;
   /** A NAT network for the classroom host, passed on to NatNetwork as it is (it validates it). */
   readonly natNetwork?: { readonly networkName: string; readonly address: string } & Record<
     string,
     unknown
   >;
-  /** Where the stand-in image is, when it is the source: its keys are read from there. */
+  /** Where the stand-in image is, when it is the source. */
   readonly standinDir?: string;
 }
 
 /** The file name of the stand-in image's chain top inside its folder. */
 export const STANDIN_TOP = "RHEL7_Server-000002.vmdk";
-/** The stand-in's root key and host key, beside the image. */
-export const STANDIN_SSH_KEY = "id_ed25519";
-export const STANDIN_HOST_KEY = "ssh_host_ed25519_key.pub";
 
 /**
  * `source: standin` means the stand-in image that `npm run image:standin`
@@ -173,11 +184,21 @@ export function parseLabConfig(
     );
   }
   const standin = source === "standin";
-  if (labMachines.length > 0 && !standin && classroomHostKey === undefined) {
+  const classroomAccess =
+    raw.classroomAccess ??
+    (labMachines.length > 0 && classroomHostKey === undefined ? "prepare" : "image");
+  if (!CLASSROOM_ACCESS_MODES.includes(classroomAccess as ClassroomAccessMode)) {
+    throw new InvalidArgumentError(
+      "nestlab:classroomAccess",
+      classroomAccess,
+      `${CLASSROOM_ACCESS_MODES.map((m) => showValue(m)).join(" or ")} (prepare: the stack writes its key into the classroom disk and pins the host key read from it)`,
+    );
+  }
+  if (classroomAccess === "image" && labMachines.length > 0 && classroomHostKey === undefined) {
     throw new InvalidArgumentError(
       "nestlab:classroomHostKey",
       classroomHostKey,
-      "the classroom host's public host key when labMachines are started (and its root key as the secret nestlab:classroomSshKey)",
+      'the classroom host\'s public host key when labMachines are started with classroomAccess "image" (and its root key as the secret nestlab:classroomSshKey), or classroomAccess "prepare"',
     );
   }
   return {
@@ -191,6 +212,7 @@ export function parseLabConfig(
     classroom: classroom as Record<string, unknown>,
     labMachines: labMachines as string[],
     classroomHostKey: classroomHostKey as string | undefined,
+    classroomAccess: classroomAccess as ClassroomAccessMode,
     natNetwork: natNetwork as LabConfig["natNetwork"],
     standinDir: standin ? standinDir(env) : undefined,
   };

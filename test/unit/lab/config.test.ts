@@ -15,18 +15,34 @@ describe("parseLabConfig", () => {
       classroom: {},
       labMachines: [],
       classroomHostKey: undefined,
+      classroomAccess: "image",
       natNetwork: undefined,
       standinDir: undefined,
     });
   });
 
-  it("takes the stand-in's keys when it is the source, so labMachines need no host key", () => {
+  it("prepares the classroom disk when labMachines are started without a host key (the stand-in too)", () => {
     const c = parseLabConfig(
       { source: "standin", labMachines: ["classroom", "server", "desktop"] },
       env,
     );
     expect(c.standinDir).toBe("/home/u/.cache/nestlab/standin/current");
     expect(c.labMachines).toEqual(["classroom", "server", "desktop"]);
+    expect(c.classroomAccess).toBe("prepare");
+    expect(parseLabConfig({ source: "/a", labMachines: ["server"] }, env).classroomAccess).toBe(
+      "prepare",
+    );
+  });
+
+  it('keeps the image as it is ("image") when the host key is given, or when asked', () => {
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC";
+    expect(
+      parseLabConfig({ source: "/a", labMachines: ["server"], classroomHostKey: hostKey }, env)
+        .classroomAccess,
+    ).toBe("image");
+    expect(parseLabConfig({ source: "/a", classroomAccess: "prepare" }, env).classroomAccess).toBe(
+      "prepare",
+    );
   });
 
   it('resolves source "standin" to the cached stand-in image', () => {
@@ -67,8 +83,12 @@ describe("parseLabConfig", () => {
       /^nestlab:labMachines: "server" is not valid; expected a list of machine names/,
     ],
     [
-      { source: "/a", labMachines: ["server"] },
-      /^nestlab:classroomHostKey: \(nothing\) is not valid; expected the classroom host's public host key when labMachines are started/,
+      { source: "/a", labMachines: ["server"], classroomAccess: "image" },
+      /^nestlab:classroomHostKey: \(nothing\) is not valid; expected the classroom host's public host key when labMachines are started with classroomAccess "image"/,
+    ],
+    [
+      { source: "/a", classroomAccess: "inject" },
+      /^nestlab:classroomAccess: "inject" is not valid; expected "prepare" or "image" \(prepare: the stack writes its key/,
     ],
     [
       { source: "/a", classroomHostKey: "AAAA" },
