@@ -29,6 +29,14 @@ export interface ClassroomHypervisorArgs {
   readonly memoryMiB: number;
   /** vCPUs it may give to labs. */
   readonly vcpus: number;
+  /** This hypervisor's pool, instead of `lab.pool`. @default - `lab.pool` */
+  readonly pool?: pulumi.Input<string>;
+  /**
+   * This hypervisor's pool folder, instead of `lab.poolPath` (hypervisors
+   * that share a file system need folders of their own).
+   * @default - `lab.poolPath`
+   */
+  readonly poolPath?: pulumi.Input<string>;
 }
 
 export interface ClassroomStudentArgs {
@@ -145,10 +153,13 @@ export class Classroom extends pulumi.ComponentResource {
         {
           host: hv.host,
           source: lab.source,
-          pool: lab.pool,
+          pool: hv.pool ?? lab.pool,
           volumeName: `${prefix}-base.qcow2`,
           onSourceChange: lab.onSourceChange,
-          createPool: lab.poolPath === undefined ? undefined : { path: lab.poolPath },
+          createPool:
+            (hv.poolPath ?? lab.poolPath) === undefined
+              ? undefined
+              : { path: (hv.poolPath ?? lab.poolPath) as pulumi.Input<string> },
         },
         childOptions(this, opts),
       );

@@ -129,6 +129,28 @@ describe("Classroom", () => {
     ]);
   });
 
+  test("a hypervisor may have a pool folder of its own (hypervisors sharing a file system)", async () => {
+    const { resources } = await build({
+      ...args(["s01"]),
+      hypervisors: [HYPERVISORS[0], { ...HYPERVISORS[1], pool: "lab2", poolPath: "/srv/hv2" }],
+      lab: {
+        source: "/images/top.vmdk",
+        pool: "lab",
+        poolPath: "/srv/hv1",
+        memoryMiB: 2048,
+        vcpus: 2,
+      },
+    });
+    const pools = custom(resources)
+      .filter((r) => r.type.endsWith(":StoragePool"))
+      .map((r) => [r.name, r.inputs.pool, r.inputs.path])
+      .sort();
+    expect(pools).toEqual([
+      ["class-hv1-base-pool", "lab", "/srv/hv1"],
+      ["class-hv2-base-pool", "lab2", "/srv/hv2"],
+    ]);
+  });
+
   test("the roster: one row per student, with the ssh line through a remote hypervisor", async () => {
     const { c } = await build(args(["s01", "s02"]));
     const roster = await value(c.roster);
