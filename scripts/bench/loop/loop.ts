@@ -472,10 +472,13 @@ async function main(): Promise<void> {
 async function devStack(): Promise<void> {
   const dev = readFileSync(path.join(ROOT, "stacks", "Pulumi.dev.yaml"), "utf8");
   const vnc = (await freePort()) % 1000;
+  // Beside the dev stack's own pool: QEMU runs as another user, who cannot enter the
+  // work folder (mkdtemp makes it 0700).
+  const poolPath = `/var/lib/libvirt/images/${id}-dev`;
   const own = dev
     .replace(/^encryptionsalt:.*$/m, "")
     .replace(/nestlab:pool: .*/, `nestlab:pool: ${id}-dev`)
-    .replace(/nestlab:poolPath: .*/, `nestlab:poolPath: ${path.join(work, "dev-pool")}`)
+    .replace(/nestlab:poolPath: .*/, `nestlab:poolPath: ${poolPath}`)
     .replace(/domainName: .*/, `domainName: ${id}-classroom`)
     .replace(/display: .*/, `display: ${vnc}`)
     .replace(/port: 4444/, `port: ${await freePort()}`)
@@ -490,6 +493,7 @@ async function devStack(): Promise<void> {
     } finally {
       stack.destroy("dev-cleanup");
       stack.remove();
+      rmSync(poolPath, { recursive: true, force: true });
     }
   });
 }
