@@ -19,7 +19,9 @@ const secretValue = (v: unknown): unknown => {
   return (v as { value: unknown }).value;
 };
 const plain = (v: unknown): unknown =>
-  v !== null && typeof v === "object" && SECRET in v ? (v as unknown as { value: unknown }).value : v;
+  v !== null && typeof v === "object" && SECRET in v
+    ? (v as unknown as { value: unknown }).value
+    : v;
 
 const dyn = (type: string): Registered[] =>
   registered.filter((r) => r.type === `pulumi-nodejs:dynamic/nestlab:${type}`);
