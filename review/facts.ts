@@ -8,7 +8,7 @@ import { desiredNested, NestedMode } from "../components/nested/args";
 import { MANAGED_FILE } from "../components/nested/modprobe-conf";
 import { asFingerprint, bytes, describeSourceChanges, fileName, sourceBytes } from "./fingerprint";
 import { parseUrn, PreviewDigest, previewErrors, PreviewStep } from "./preview";
-import { Role, roleLabel, ROLE_ORDER, roleOf } from "./roles";
+import { LAB_DISK, Role, roleLabel, ROLE_ORDER, roleOf } from "./roles";
 import { parseUpdatePlan } from "./update-plan";
 import { isSecret, show } from "./values";
 
@@ -234,6 +234,10 @@ function impactOf(c: Change): { impact: Impact; detail: string } {
 function createDetail(c: Change): string {
   switch (c.role.kind) {
     case "disk":
+      if (c.role.noun === LAB_DISK)
+        return typeof c.news.backingPath === "string"
+          ? `an empty overlay on ${fileName(c.news.backingPath)}`
+          : "an empty overlay on the base";
       return typeof c.news.source === "string"
         ? `converted from ${fileName(c.news.source)}`
         : "converted from the source";
@@ -272,8 +276,9 @@ const LAB_MACHINE_WITH_HOST = "the classroom host is replaced: started again ins
 
 function replaceDetail(c: Change): string {
   const reasons = c.step.replaceReasons ?? [];
-  if (c.role.kind === "classroom-host" || c.role.kind === "domain") {
-    // The domain's own plan says why, with its reason ("disks (disk replaced: …)").
+  if (c.role.kind === "classroom-host" || c.role.kind === "domain" || c.role.noun === LAB_DISK) {
+    // The provider's own plan says why, with its reason ("disks (disk replaced: …)",
+    // "generation (lab of student s07 reset: its state is lost)").
     const plan = parseUpdatePlan(c.news.updatePlan);
     if (plan && plan.replace.length > 0)
       return plan.replace
@@ -478,6 +483,7 @@ function consequencesOf(c: Change, row: Row, steps: readonly PreviewStep[]): Con
 type Add = (kind: ConsequenceKind, text: string) => void;
 
 function diskConsequences(c: Change, row: Row, add: Add): void {
+  if (c.role.noun === LAB_DISK) return overlayConsequences(c, row, add);
   const inLab = c.role.noun === "classroom disk";
   const inside = inLab
     ? "everything written inside it since it was made (the classroom host's files and the lab machines' disks within it)"
@@ -502,6 +508,20 @@ function diskConsequences(c: Change, row: Row, add: Add): void {
         ? `${row.resource} is converted from ${from}: the source's size is known only once it is inspected.`
         : `${row.resource} is converted from ${from}${chain}: the host reads ${bytes(total)} and writes the volume.`,
     );
+  }
+}
+
+/** A student's overlay: made empty on the base, so a replacement is a reset. */
+function overlayConsequences(c: Change, row: Row, add: Add): void {
+  const inside =
+    "everything written in that lab since it was made (its classroom host's files and the lab machines' disks within it)";
+  if (c.action === "replace") {
+    add(
+      "state-lost",
+      `${row.resource} is replaced (${row.detail}): a new, empty overlay on the base takes its place, so ${inside} is lost.`,
+    );
+  } else if (c.action === "delete") {
+    add("state-lost", `${row.resource} is deleted, and ${inside} with it.`);
   }
 }
 

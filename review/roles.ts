@@ -37,6 +37,9 @@ export const ROLE_ORDER: readonly RoleKind[] = [
 
 const DYNAMIC_PREFIX = "pulumi-nodejs:dynamic/";
 
+/** A student's disk: a copy-on-write overlay on the hypervisor's converted base. */
+export const LAB_DISK = "lab disk";
+
 /**
  * The role of a custom resource, or undefined for what is not part of the
  * lab itself (the stack, components, providers). `inputs` are the resource's
@@ -53,7 +56,8 @@ export function roleOf(
     return undefined;
   }
   // In the lab (an RhceLab parent), the volume is the classroom host's disk and the domain is the classroom host.
-  const inLab = types.slice(0, -1).some((t) => typeName(t) === "RhceLab");
+  // A Classroom's students each have one too (their domain is that student's classroom host).
+  const inLab = types.slice(0, -1).some((t) => ["RhceLab", "Classroom"].includes(typeName(t)));
   const text = (key: string): string =>
     typeof inputs[key] === "string" ? (inputs[key] as string) : name;
   if (!type.startsWith(DYNAMIC_PREFIX)) return { kind: "other", noun: type, name };
@@ -64,6 +68,8 @@ export function roleOf(
       return { kind: "pool", noun: "storage pool", name: text("pool") };
     case "ConvertedVolume":
       return { kind: "disk", noun: inLab ? "classroom disk" : "volume", name: text("volumeName") };
+    case "OverlayVolume":
+      return { kind: "disk", noun: LAB_DISK, name: text("volumeName") };
     case "Network":
     case "NatNetwork":
       return { kind: "network", noun: networkNoun(inputs.mode), name: text("networkName") };
