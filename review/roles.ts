@@ -56,8 +56,10 @@ export function roleOf(
     return undefined;
   }
   // In the lab (an RhceLab parent), the volume is the classroom host's disk and the domain is the classroom host.
-  // A Classroom's students each have one too (their domain is that student's classroom host).
-  const inLab = types.slice(0, -1).some((t) => ["RhceLab", "Classroom"].includes(typeName(t)));
+  const parents = types.slice(0, -1).map(typeName);
+  // A Classroom's students each have a classroom host too, on overlays of one base disk.
+  const inClassroom = parents.includes("Classroom");
+  const inLab = parents.includes("RhceLab");
   const text = (key: string): string =>
     typeof inputs[key] === "string" ? (inputs[key] as string) : name;
   if (!type.startsWith(DYNAMIC_PREFIX)) return { kind: "other", noun: type, name };
@@ -67,14 +69,18 @@ export function roleOf(
     case "StoragePool":
       return { kind: "pool", noun: "storage pool", name: text("pool") };
     case "ConvertedVolume":
-      return { kind: "disk", noun: inLab ? "classroom disk" : "volume", name: text("volumeName") };
+      return {
+        kind: "disk",
+        noun: inLab ? "classroom disk" : inClassroom ? "base disk" : "volume",
+        name: text("volumeName"),
+      };
     case "OverlayVolume":
       return { kind: "disk", noun: LAB_DISK, name: text("volumeName") };
     case "Network":
     case "NatNetwork":
       return { kind: "network", noun: networkNoun(inputs.mode), name: text("networkName") };
     case "NestedDomain":
-      return inLab
+      return inLab || inClassroom
         ? { kind: "classroom-host", noun: "classroom host", name: text("domainName") }
         : { kind: "domain", noun: "domain", name: text("domainName") };
     case "LabMachine":

@@ -10,6 +10,9 @@ const urnOf = (name: string) =>
 const DOMAIN_URN =
   "urn:pulumi:class::nestlab::nestlab:classroom:Classroom$nestlab:domain:NestedDomain$pulumi-nodejs:dynamic/nestlab:NestedDomain::class-s09-classroom";
 
+const BASE_URN =
+  "urn:pulumi:class::nestlab::nestlab:classroom:Classroom$nestlab:volume:ConvertedVolume$pulumi-nodejs:dynamic/nestlab:ConvertedVolume::class-hv2-base";
+
 function overlay(student: string, generation: number, updatePlan?: string) {
   return {
     urn: urnOf(`class-${student}-disk`),
@@ -48,6 +51,19 @@ const preview = JSON.stringify({
     { op: "delete", urn: urnOf("class-s02-disk"), oldState: overlay("s02", 0) },
     {
       op: "create",
+      urn: BASE_URN,
+      newState: {
+        urn: BASE_URN,
+        custom: true,
+        type: "pulumi-nodejs:dynamic/nestlab:ConvertedVolume",
+        inputs: {
+          source: "/srv/rhce/RHEL7_Server-000002.vmdk",
+          volumeName: "class-hv2-base.qcow2",
+        },
+      },
+    },
+    {
+      op: "create",
       urn: DOMAIN_URN,
       newState: {
         urn: DOMAIN_URN,
@@ -62,9 +78,15 @@ const preview = JSON.stringify({
 const INSIDE =
   "everything written in that lab since it was made (its classroom host's files and the lab machines' disks within it)";
 
-test("a reset names the student and says the lab's state is lost; a new student's disk is an empty overlay on the base", () => {
+test("a reset names the student and says the lab's state is lost; a new student's disk is an empty overlay on the base; the base is converted", () => {
   const { facts } = review(preview, "class");
   expect(facts.rows.map((r) => [r.resource, r.action, r.impact, r.detail])).toEqual([
+    [
+      "base disk class-hv2-base.qcow2",
+      "create",
+      "create",
+      "converted from RHEL7_Server-000002.vmdk",
+    ],
     ["lab disk class-s02.qcow2", "delete", "delete", "the volume file is deleted"],
     [
       "lab disk class-s07.qcow2",
@@ -76,6 +98,11 @@ test("a reset names the student and says the lab's state is lost; a new student'
     ["classroom host jiaoshiji-s09", "create", "create", "defined and started"],
   ]);
   expect(facts.consequences.map((c) => [c.kind, c.resource, c.text])).toEqual([
+    [
+      "conversion",
+      "base disk class-hv2-base.qcow2",
+      "base disk class-hv2-base.qcow2 is converted from RHEL7_Server-000002.vmdk: the source's size is known only once it is inspected.",
+    ],
     [
       "state-lost",
       "lab disk class-s02.qcow2",
@@ -89,6 +116,6 @@ test("a reset names the student and says the lab's state is lost; a new student'
     ],
   ]);
   expect(facts.answers.losesData).toBe(true);
-  // No conversion is said for an overlay: nothing is read from a source.
-  expect(facts.consequences.some((c) => c.kind === "conversion")).toBe(false);
+  // A conversion is said for the base only: an overlay reads nothing from a source.
+  expect(facts.consequences.filter((c) => c.kind === "conversion")).toHaveLength(1);
 });
