@@ -271,6 +271,12 @@ function deleteDetail(c: Change): string {
   }
 }
 
+/** A volume's replacing inputs, in words (the others by their names). */
+const DISK_REASONS: Readonly<Record<string, string>> = {
+  sourceFingerprint: "source content changed",
+  rootAccess: "another key for root: the disk is converted again and the key written into it",
+};
+
 /** Why a lab machine is replaced with the classroom host it runs in. */
 const LAB_MACHINE_WITH_HOST = "the classroom host is replaced: started again inside the new one";
 
@@ -292,9 +298,8 @@ function replaceDetail(c: Change): string {
     if (reasons.length === 0 || others.length < reasons.length)
       return [LAB_MACHINE_WITH_HOST, ...others].join(", ");
   }
-  if (c.role.kind === "disk" && reasons.includes("sourceFingerprint")) {
-    const others = reasons.filter((r) => r !== "sourceFingerprint");
-    return ["source content changed", ...others].join(", ");
+  if (c.role.kind === "disk") {
+    return reasons.map((r) => DISK_REASONS[r] ?? r).join(", ");
   }
   return reasons.join(", ");
 }
