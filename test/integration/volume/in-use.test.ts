@@ -1,5 +1,13 @@
 import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
-import { chmodSync, existsSync, readlinkSync, readdirSync, statSync, writeFileSync } from "fs";
+import {
+  chmodSync,
+  existsSync,
+  readlinkSync,
+  readdirSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "fs";
 import * as path from "path";
 import { FILE_HOLDERS_SCRIPT, parseFileHolders } from "../../../components/volume/holders";
 import { provider } from "../../../components/volume/provider";
@@ -172,14 +180,19 @@ describe("the volume is the file this resource made", () => {
     const vol = await made("reused.qcow2");
     const file = vol.outs.path as string;
     const inode = statSync(file).ino;
-    // Someone removes the volume by hand and makes another file of that name: ext4 and XFS hand
-    // the freed inode number to the next file made, which is this one unless another process
-    // made a file in between: then remove and make it again (a few tries at most).
-    for (let attempt = 0; attempt < 20; attempt++) {
-      sh(["rm", "-f", "--", file]);
-      qemuImg("create", "-q", "-f", "qcow2", file, "1M");
-      if (statSync(file).ino === inode) break;
+    // Someone removes the volume by hand and makes another file of that name with the same
+    // inode number. The file system hands freed numbers out again, but not always the last
+    // freed first (others freed before it, by this run or another process, may come first):
+    // make files beside it until one gets the number, and give it the volume's name.
+    sh(["rm", "-f", "--", file]);
+    const tries: string[] = [];
+    for (let i = 0; i < 200 && !existsSync(file); i++) {
+      const next = `${file}.try${i}`;
+      qemuImg("create", "-q", "-f", "qcow2", next, "1M");
+      if (statSync(next).ino === inode) renameSync(next, file);
+      else tries.push(next);
     }
+    sh(["rm", "-f", "--", ...tries]);
     expect(statSync(file).ino).toBe(inode);
     await provider.delete(vol.id, vol.outs);
     expect(existsSync(file)).toBe(true);
