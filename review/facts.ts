@@ -282,15 +282,13 @@ const LAB_MACHINE_WITH_HOST = "the classroom host is replaced: started again ins
 
 function replaceDetail(c: Change): string {
   const reasons = c.step.replaceReasons ?? [];
-  if (c.role.kind === "classroom-host" || c.role.kind === "domain" || c.role.noun === LAB_DISK) {
-    // The provider's own plan says why, with its reason ("disks (disk replaced: …)",
-    // "generation (lab of student s07 reset: its state is lost)").
-    const plan = parseUpdatePlan(c.news.updatePlan);
-    if (plan && plan.replace.length > 0)
-      return plan.replace
-        .map((e) => (e.reason ? `${e.property} (${e.reason})` : e.property))
-        .join(", ");
-  }
+  // A provider that writes its own plan (the domain, the overlay) says why, with its reason
+  // ("disks (disk replaced: …)", "generation (lab of student s07 reset: its state is lost)").
+  const plan = parseUpdatePlan(c.news.updatePlan);
+  if (plan && plan.replace.length > 0)
+    return plan.replace
+      .map((e) => (e.reason ? `${e.property} (${e.reason})` : e.property))
+      .join(", ");
   if (c.role.kind === "lab-machine") {
     // Replaced with the classroom host it runs in: the engine gives no reason for a replacement it
     // derives from another, or names the input the machine takes from that host's domain.
